@@ -1,0 +1,209 @@
+"""``guideline-kb``: a thin command line over the pipeline library.
+
+Each command parses its arguments, calls one library function, and turns the library's
+errors into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import build as pipeline
+from .errors import GuidelineKBError, NotFoundError
+from .model import VOLUME_NAMES, VOLUMES, section_key
+
+err = Console(stderr=True, highlight=False)
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def handle_errors(command):
+    """Turn a library error into ``エラー: …`` on stderr and exit code 2, with no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except GuidelineKBError as exc:
+            click.echo(f"エラー: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--raw", "raw_dir", type=click.Path(path_type=Path), default="raw", show_default=True, help="版ごとの元資料のフォルダ")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default="extracted", show_default=True, help="抽出結果と検索インデックスのフォルダ")
+@click.option("--site-dir", type=click.Path(path_type=Path), default="site", show_default=True, help="静的サイトの出力先")
+@click.option("--config", type=click.Path(path_type=Path), default="mkdocs.yml", show_default=True, help="mkdocs の設定ファイル")
+@click.version_option(package_name="guideline-kb")
+@click.pass_context
+def main(ctx, raw_dir: Path, out_dir: Path, site_dir: Path, config: Path):
+    """医療情報システム安全管理ガイドラインの各編間相関表から、検索できるナレッジベースを作る。"""
+    ctx.obj = {"raw": raw_dir, "out": out_dir, "site": site_dir, "config": config}
+
+
+@main.command()
+@click.pass_obj
+@handle_errors
+def build(obj):
+    """raw/ の全版を抽出し、検索インデックスと静的サイトまで作る（extract → index → site）。"""
+    timings = pipeline.Timings()
+    outputs = pipeline.build(obj["raw"], obj["out"], obj["site"], obj["config"], timings=timings)
+    _summary(outputs)
+    _timings(timings)
+    err.print(f"サイト: {obj['site'] / 'index.html'}")
+
+
+@main.command()
+@click.pass_obj
+@handle_errors
+def extract(obj):
+    """raw/<版>/ の元資料を読み、extracted/<版>/ に requirements.jsonl・correlations.jsonl・report.json を書く。"""
+    timings = pipeline.Timings()
+    _summary(pipeline.extract(obj["raw"], obj["out"], timings=timings))
+    _timings(timings)
+
+
+@main.command()
+@click.pass_obj
+@handle_errors
+def index(obj):
+    """extracted/ から検索インデックスを作り直す。"""
+    path = pipeline.index(obj["out"])
+    err.print(f"検索インデックス: {path}")
+
+
+@main.command()
+@click.pass_obj
+@handle_errors
+def site(obj):
+    """extracted/ からページを生成し、mkdocs で静的サイトを site/ に作る。"""
+    path = pipeline.site(obj["out"], obj["site"], obj["config"])
+    err.print(f"サイト: {path / 'index.html'}")
+
+
+@main.command()
+@click.argument("query")
+@click.option("--volume", type=click.Choice(VOLUMES), help="編で絞る: gov=経営管理編, mgmt=企画管理編, ctrl=システム運用編")
+@click.option("--edition", help="版で絞る（例: 6.0）")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="表示する件数")
+@click.option("--json", "as_json", is_flag=True, help="JSON の配列で出力する")
+@click.pass_obj
+@handle_errors
+def search(obj, query: str, volume: str | None, edition: str | None, limit: int, as_json: bool):
+    """遵守事項をキーワードで検索する（例: guideline-kb search バックアップ）。"""
+    from .index import search as run_search
+
+    hits = run_search(obj["out"], query, volume=volume, edition=edition, limit=limit)
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+        return
+    if not hits:
+        err.print(f"「{query}」に当てはまる遵守事項はありません。")
+        return
+    console = _console()
+    for hit in hits:
+        head = Text(f"{hit.id}", style="bold cyan")
+        head.append(f"  第{hit.edition}版 {VOLUME_NAMES[hit.volume]} {hit.section} {hit.section_title}", style="dim")
+        console.print(head)
+        console.print(_highlighted(hit.text, hit.highlights, plain=not console.is_terminal))
+        console.print()
+    if hits[0].matched_by == "bigrams":
+        err.print("（語としては見つからなかったため、文字の並びが近いものを表示しています）")
+
+
+def _highlighted(text: str, spans, *, plain: bool) -> Text:
+    """The text with hit spans styled (terminal) or wrapped in ** (plain output)."""
+    if plain:
+        out, last = [], 0
+        for start, end in spans:
+            out += [text[last:start], "**", text[start:end], "**"]
+            last = end
+        out.append(text[last:])
+        return Text("".join(out))
+    rendered = Text(text)
+    for start, end in spans:
+        rendered.stylize("bold black on yellow", start, end)
+    return rendered
+
+
+@main.command()
+@click.argument("req_id", metavar="ID")
+@click.option("--edition", help="版（省略時は最新の版）")
+@click.option("--json", "as_json", is_flag=True, help="JSON で出力する")
+@click.pass_obj
+@handle_errors
+def show(obj, req_id: str, edition: str | None, as_json: bool):
+    """一つの遵守事項の本文・出典・他の編の相関する遵守事項を表示する（例: guideline-kb show mgmt-13-4）。"""
+    from .link import related
+    from .store import load_correlations, load_requirements
+
+    requirements = [r for r in load_requirements(obj["out"]) if r.id == req_id and (edition is None or r.edition == edition)]
+    if not requirements:
+        raise NotFoundError(f"{req_id}: その ID の遵守事項はありません（例: gov-1.1-1, mgmt-13-4, ctrl-13-6）")
+    req = max(requirements, key=lambda r: section_key(r.edition))
+    correlations = [c for c in load_correlations(obj["out"]) if c.edition == req.edition]
+    links = related(correlations, req.id)
+    by_id = {r.id: r for r in load_requirements(obj["out"]) if r.edition == req.edition}
+    notes = list(dict.fromkeys((n["text"], n["raw_text"]) for c in correlations for n in c.notes if req.id in n["annotates"]))
+    if as_json:
+        data = req.to_dict()
+        data["related"] = links
+        data["notes"] = [{"text": text, "raw_text": raw} for text, raw in notes]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    console = _console()
+    console.print(Text(req.id, style="bold cyan"), Text(f"第{req.edition}版 {VOLUME_NAMES[req.volume]} {req.section} {req.section_title} 遵守事項 {req.item}", style="dim"))
+    console.print(Text(req.text))
+    if notes:
+        console.print(Text("備考: " + " / ".join(text for text, _ in notes), style="dim"))
+    console.print()
+    if links:
+        console.print(Text("相関する遵守事項", style="bold"))
+        for volume, ids in links.items():
+            for other in ids:
+                line = Text(f"  {VOLUME_NAMES[volume]} ", style="dim")
+                line.append(other, style="cyan")
+                line.append("  " + _shorten(by_id[other].text if other in by_id else ""))
+                console.print(line)
+    else:
+        console.print(Text("相関する遵守事項: なし（相関表の行で他の編と並んでいません）", style="dim"))
+    console.print(Text("出典: " + "、".join(str(s) for s in req.sources), style="dim"))
+    for variant in req.variants:
+        console.print(Text(f"別の読み取り（{'、'.join(str(s) for s in variant.sources)}）: {variant.text}", style="dim"))
+
+
+def _shorten(text: str, width: int = 60) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _summary(outputs) -> None:
+    table = Table(title="抽出結果", show_edge=False)
+    for column in ("版", "遵守事項", "経営管理編", "企画管理編", "システム運用編", "相関", "読んだ行", "置けなかった項目"):
+        table.add_column(column, justify="right")
+    for output in outputs:
+        report = output.report
+        counts = report["requirements"]
+        table.add_row(report["edition"], str(counts["total"]), str(counts["gov"]), str(counts["mgmt"]), str(counts["ctrl"]),
+                      str(report["correlations"]), str(report["lines_read"]), str(report["not_placed"]["total"]))
+    err.print(table)
+
+
+def _timings(timings) -> None:
+    err.print("所要時間: " + "、".join(f"{name} {seconds:.2f}s" for name, seconds in timings.seconds.items()))
+
+
+if __name__ == "__main__":
+    main()

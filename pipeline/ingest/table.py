@@ -1,0 +1,339 @@
+"""Blocks of raw cells → table rows of placed 遵守事項, their notes, and problems.
+
+The table has three volume blocks side by side — 経営管理編 (記載箇所, 遵守事項), 企画管理編
+(記載箇所, 遵守事項, 備考), システム運用編 (記載箇所, 遵守事項, 備考) — but an OCR dump keeps
+neither the header on every page nor the column positions between pages. So the roles are
+recovered from the cells themselves:
+
+    paragraphs → kinds (item ①, place 「13. …」, note, sub-heading)
+    → column roles per block → volume groups (place columns + their item column + notes)
+    → volumes (from the edition's table of contents, dotted numbers, a header row, or order)
+    → rows, with 記載箇所 filled down the rows it spans.
+
+Item numbers are read from the raw text, before any normalization.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from ..model import VOLUME_NAMES, VOLUMES, Item, Note, Problem, Source, TableRow
+from ..normalize import clean
+from .layout import RawBlock, RawRow
+from .manifest import Toc
+
+CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳㉑㉒㉓㉔㉕㉖㉗㉘㉙㉚㉛㉜㉝㉞㉟㊱㊲㊳㊴㊵㊶㊷㊸㊹㊺㊻㊼㊽㊾㊿"
+ITEM_RE = re.compile(rf"^\s*([{CIRCLED}])\s*(.*)$", re.S)
+# 「13. ネットワーク…」「2. 2. 1 リスク…」「1.3.1 委託…」: a number, then a dot or a space, then a title.
+# 「6.2C4」「5.2版…」「4.2.1の趣旨…」 are not headings (no separator before the text).
+PLACE_RE = re.compile(r"^\s*(\d{1,2}(?:\s*\.\s*\d{1,2})*)(?:\s*\.\s*|\s+)(?=[^\d\s.])(.+)$", re.S)
+SUBHEADING_RE = re.compile(r"^\s*【[^】]*】\s*$")
+LABELS = ("記載箇所", "遵守事項", "備考")
+
+ITEM, PLACE, NOTE, SUBHEADING = "item", "place", "note", "subheading"
+
+
+def item_number(paragraph: str) -> tuple[int, str] | None:
+    """Given a raw paragraph, return (item number, rest) if it starts with a circled number.
+
+    >>> item_number("⑥ オープンなネットワークにおいて")
+    (6, 'オープンなネットワークにおいて')
+    """
+    match = ITEM_RE.match(paragraph)
+    if not match:
+        return None
+    return CIRCLED.index(match.group(1)) + 1, match.group(2)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A 記載箇所 heading: section number and title."""
+
+    section: str
+    title: str
+
+
+def parse_place(paragraph: str) -> Place | None:
+    """Given a raw paragraph, return the heading it is, if it is one.
+
+    >>> parse_place("2. 2. 1 リスク評価を踏まえたリスク管理")
+    Place(section='2.2.1', title='リスク評価を踏まえたリスク管理')
+    >>> parse_place("6.2C4") is None
+    True
+    """
+    match = PLACE_RE.match(paragraph)
+    if not match:
+        return None
+    section = re.sub(r"\s", "", match.group(1))
+    title = re.sub(r"【[^】]*】", "", clean(match.group(2))).strip()
+    return Place(section, title) if title else None
+
+
+def paragraph_kind(paragraph: str) -> str:
+    if item_number(paragraph):
+        return ITEM
+    if SUBHEADING_RE.match(paragraph):
+        return SUBHEADING
+    if parse_place(paragraph):
+        return PLACE
+    return NOTE
+
+
+def is_heading_like(rest: str) -> bool:
+    """An 「①」 paragraph that is a heading OCR'd with a number, not a requirement: 「① 責任分界」.
+
+    A requirement is a sentence: it says 「…こと」 or ends in 「。」.
+    """
+    text = clean(rest)
+    return "こと" not in text and "。" not in text and "ならない" not in text and len(text) < 60
+
+
+def volume_of_label(text: str) -> str | None:
+    """Given a header cell, return the volume it names (OCR-tolerant: 企業管理編 → mgmt)."""
+    squeezed = re.sub(r"\s", "", text)
+    best = max(VOLUMES, key=lambda v: fuzz.ratio(VOLUME_NAMES[v], squeezed))
+    return best if fuzz.ratio(VOLUME_NAMES[best], squeezed) >= 75 else None
+
+
+@dataclass
+class Group:
+    """One volume block within a block of rows: its 記載箇所 columns, its 遵守事項 column, its 備考 columns."""
+
+    places: list[int] = field(default_factory=list)
+    items: list[int] = field(default_factory=list)  # jitter columns of the one item column
+    notes: list[int] = field(default_factory=list)
+    volume: str | None = None
+
+
+@dataclass
+class BlockResult:
+    rows: list[TableRow]
+    problems: list[Problem]
+
+
+def read_block(block: RawBlock, *, file: str, toc: Toc) -> BlockResult:
+    """Given one block of raw rows, return its table rows and the problems found."""
+    if block.layout == "text":
+        return _read_text_block(block, file=file)
+    header, data_rows = _split_header(block)
+    roles = _column_roles(data_rows)
+    groups = _group_columns(roles, data_rows)
+    _assign_volumes(groups, data_rows, header=header, toc=toc)
+    return _read_rows(data_rows, groups, file=file, toc=toc)
+
+
+def _read_text_block(block: RawBlock, *, file: str) -> BlockResult:
+    """Lines outside the table grid: a stray 遵守事項 cannot be placed; titles are skipped."""
+    problems = []
+    for row in block.rows:
+        text = row.cells[0].paragraphs[0]
+        parsed = item_number(text)
+        if parsed:
+            problems.append(Problem(Source(file, row.line), "表の行の外にある遵守事項（編・記載箇所が分からない）", text, item=parsed[0]))
+        elif text.strip() not in ("各編間相関表",) and not volume_of_label(text):
+            problems.append(Problem(Source(file, row.line), "表の一部として読めない行", text))
+    return BlockResult([], problems)
+
+
+def _split_header(block: RawBlock) -> tuple[dict[int, str], list[RawRow]]:
+    """Drop header rows (volume names; 記載箇所/遵守事項/備考 labels); return column → volume from them."""
+    header: dict[int, str] = {}
+    data_rows = []
+    for row in block.rows:
+        texts = [" ".join(c.paragraphs) for c in row.cells]
+        volumes = [volume_of_label(t) for t in texts]
+        if texts and all(volumes):
+            for cell, volume in zip(row.cells, volumes):
+                header[cell.column] = volume
+        elif texts and all(t.strip() in LABELS for t in texts):
+            continue
+        else:
+            data_rows.append(row)
+    return header, data_rows
+
+
+def _column_roles(rows: list[RawRow]) -> dict[int, str]:
+    """Given a block's rows, return each used column's role: the most common kind of its cells."""
+    votes: dict[int, Counter] = {}
+    for row in rows:
+        for cell in row.cells:
+            kinds = Counter(paragraph_kind(p) for p in cell.paragraphs)
+            kinds.pop(SUBHEADING, None)
+            if not kinds:
+                continue
+            kind = ITEM if kinds[ITEM] else kinds.most_common(1)[0][0]
+            votes.setdefault(cell.column, Counter())[kind] += 1
+    priority = {ITEM: 2, PLACE: 1, NOTE: 0}
+    return {col: max(c, key=lambda k: (c[k], priority[k])) for col, c in sorted(votes.items())}
+
+
+def _group_columns(roles: dict[int, str], rows: list[RawRow]) -> list[Group]:
+    """Given column roles in order, return the volume groups: place+ item? note*.
+
+    A second item column right next to the first, never used in the same row, is the same
+    column shifted by OCR jitter and joins it.
+    """
+    used = {col: {r.line for r in rows if r.cell(col)} for col in roles}
+    groups: list[Group] = []
+    for col, role in roles.items():
+        group = groups[-1] if groups else None
+        if role == PLACE:
+            if group is None or group.items or group.notes:
+                groups.append(Group(places=[col]))
+            else:
+                group.places.append(col)
+        elif role == ITEM:
+            if group is not None and group.items and col - group.items[-1] == 1 and not used[col] & set().union(*(used[c] for c in group.items)):
+                group.items.append(col)
+            elif group is None or group.items or group.notes:
+                groups.append(Group(items=[col]))
+            else:
+                group.items.append(col)
+        else:
+            if group is None:
+                groups.append(Group(notes=[col]))
+            else:
+                group.notes.append(col)
+    return groups
+
+
+def _assign_volumes(groups: list[Group], rows: list[RawRow], *, header: dict[int, str], toc: Toc) -> None:
+    """Give each group a volume: headings it holds (table of contents, dotted numbers), a header row, or order."""
+    for group in groups:
+        votes: Counter = Counter()
+        for row in rows:
+            for col in group.places:
+                cell = row.cell(col)
+                for paragraph in cell.paragraphs if cell else []:
+                    place = parse_place(paragraph)
+                    if place:
+                        entry = toc.match(place.section, place.title)
+                        votes[entry.volume if entry else ("gov" if "." in place.section else None)] += 1
+        votes.pop(None, None)
+        if votes:
+            group.volume = votes.most_common(1)[0][0]
+        else:
+            first = min(group.places + group.items + group.notes)
+            labelled = [v for c, v in sorted(header.items()) if c <= first]
+            group.volume = labelled[-1] if labelled else None
+    # Groups still unknown follow the order of the volumes: after the group on their left.
+    previous = None
+    for group in groups:
+        if group.volume is None and (group.items or group.places):
+            index = VOLUMES.index(previous) + 1 if previous else 0
+            group.volume = VOLUMES[index] if index < len(VOLUMES) else None
+        if group.volume:
+            previous = group.volume
+
+
+def _read_rows(rows: list[RawRow], groups: list[Group], *, file: str, toc: Toc) -> BlockResult:
+    """Walk the rows, filling 記載箇所 down the rows it spans, and collect items and notes."""
+    out: list[TableRow] = []
+    problems: list[Problem] = []
+    current: dict[int, list[Place]] = {}  # place column -> headings in force
+    for row in rows:
+        table_row = TableRow(Source(file, row.line))
+        for group in groups:
+            _fill_places(row, group, current)
+            if not group.items:
+                continue
+            ordered, unplaced = _group_items(row, group, current, file=file, toc=toc)
+            table_row.items.extend(item for item in ordered if item)
+            problems.extend(unplaced)
+            table_row.notes.extend(_group_notes(row, group, ordered, file=file))
+        if table_row.items:
+            out.append(table_row)
+    return BlockResult(out, problems)
+
+
+def _fill_places(row: RawRow, group: Group, current: dict[int, list[Place]]) -> None:
+    """A new heading in a 記載箇所 column replaces the one in force and clears the finer columns to its right."""
+    for index, col in enumerate(group.places):
+        cell = row.cell(col)
+        places = [p for p in (parse_place(x) for x in cell.paragraphs) if p] if cell else []
+        if places:
+            current[col] = places
+            for finer in group.places[index + 1 :]:
+                if not row.cell(finer):
+                    current.pop(finer, None)
+
+
+def _group_items(row: RawRow, group: Group, current: dict[int, list[Place]], *, file: str, toc: Toc):
+    """Return (items in cell order, ``None`` where one could not be placed; problems) for one group's cell."""
+    cells = [row.cell(col) for col in group.items]
+    cells = [c for c in cells if c]
+    if not cells:
+        return [], []
+    cell = cells[0]
+    source = Source(file, row.line, column=cell.column)
+    # Items with their paragraphs; a heading paragraph inside the cell applies to the items after it.
+    entries: list[tuple[int, list[str], Place | None]] = []
+    inline: Place | None = None
+    problems: list[Problem] = []
+    for paragraph in (p for c in cells for p in c.paragraphs):
+        parsed = item_number(paragraph)
+        if parsed:
+            if is_heading_like(parsed[1]):
+                problems.append(Problem(source, "見出しのようで遵守事項ではない（番号付きの見出し）", paragraph, group.volume, parsed[0]))
+                continue
+            entries.append((parsed[0], [paragraph], inline))
+        elif (place := parse_place(paragraph)) and len(paragraph) < 60:
+            inline = place
+        elif entries:
+            entries[-1][1].append(paragraph)
+        else:
+            problems.append(Problem(source, "遵守事項の欄にある番号のない文", paragraph, group.volume))
+    heading = next((current[col] for col in reversed(group.places) if col in current), None)
+    placed: list[Item | None] = []
+    for index, (number, paragraphs, inline_place) in enumerate(entries):
+        raw = "\n".join(paragraphs)
+        place, reason = _place_of(index, len(entries), inline_place, heading)
+        if group.volume is None:
+            place, reason = None, "編が分からない列にある"
+        if place is None:
+            problems.append(Problem(source, reason, raw, group.volume, number))
+            placed.append(None)
+            continue
+        title = toc.title(group.volume, place.section) or place.title
+        placed.append(Item(group.volume, place.section, number, raw, source, section_title=title))
+    return placed, problems
+
+
+def _place_of(index: int, count: int, inline: Place | None, heading: list[Place] | None) -> tuple[Place | None, str]:
+    """The heading an item falls under, or why it cannot be told."""
+    if inline:
+        return inline, ""
+    if not heading:
+        return None, "記載箇所（節）が読めない"
+    sections = list(dict.fromkeys(p.section for p in heading))
+    if len(sections) == 1:
+        return heading[0], ""
+    if len(heading) == count:
+        return heading[index], ""
+    return None, f"記載箇所のセルに節が {len(sections)} つ（{'、'.join(sections)}）あり、{count} 件の遵守事項との対応が分からない"
+
+
+def _group_notes(row: RawRow, group: Group, ordered: list[Item | None], *, file: str) -> list[Note]:
+    """備考 paragraphs of one group in one row, each attached to the item(s) it stands beside.
+
+    As many notes as items: the n-th note annotates the n-th item. Otherwise every note
+    annotates every placed item of the row's group.
+    """
+    paragraphs = [(col, p) for col in group.notes if (cell := row.cell(col)) for p in cell.paragraphs]
+    paragraphs = [(col, p) for col, p in paragraphs if paragraph_kind(p) == NOTE]
+    if not paragraphs or group.volume is None:
+        return []
+    every = tuple(dict.fromkeys(item.id for item in ordered if item))
+    notes = []
+    for index, (col, paragraph) in enumerate(paragraphs):
+        if len(paragraphs) == len(ordered):
+            item = ordered[index]
+            annotates = (item.id,) if item else ()
+        else:
+            annotates = every
+        notes.append(Note(group.volume, paragraph, Source(file, row.line, column=col), annotates))
+    return notes

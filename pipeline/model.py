@@ -1,0 +1,198 @@
+"""The small typed records passed between stages.
+
+ingest → ``TableRow`` (with ``Item`` and ``Note``) and ``Problem``
+normalize → the same rows with ``text`` filled in
+link → ``Requirement`` and ``Correlation``
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+VOLUMES = ("gov", "mgmt", "ctrl")
+VOLUME_NAMES = {"gov": "経営管理編", "mgmt": "企画管理編", "ctrl": "システム運用編"}
+
+
+def section_key(section: str) -> tuple[int, ...]:
+    """Given a section number such as ``"2.2.1"``, return a sort key ``(2, 2, 1)``."""
+    return tuple(int(part) for part in section.split(".") if part.isdigit())
+
+
+def requirement_id(volume: str, section: str, item: int) -> str:
+    """Given volume, section and item number, return the permalink ID.
+
+    >>> requirement_id("mgmt", "13", 4)
+    'mgmt-13-4'
+    """
+    return f"{volume}-{section}-{item}"
+
+
+def id_key(req_id: str) -> tuple:
+    """Given a requirement ID, return a key that sorts by volume, section, item."""
+    volume, section, item = req_id.split("-")
+    return (VOLUMES.index(volume), section_key(section), int(item))
+
+
+@dataclass(frozen=True, order=True)
+class Source:
+    """Where something was read: a file and a line (text) or page and cell box (PDF)."""
+
+    file: str
+    line: int | None = None
+    page: int | None = None
+    column: int | None = None
+    bbox: tuple[float, float, float, float] | None = None
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Source:
+        bbox = data.get("bbox")
+        return cls(data["file"], data.get("line"), data.get("page"), data.get("column"), tuple(bbox) if bbox else None)
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.page is not None:
+            where.append(f"{self.page}ページ")
+        if self.line is not None:
+            where.append(f"{self.line}行")
+        return ":".join(where)
+
+
+@dataclass
+class Item:
+    """One circled 遵守事項 as read from one cell of one table row."""
+
+    volume: str
+    section: str
+    item: int
+    raw_text: str  # as in the source, circled number included
+    source: Source
+    section_title: str = ""
+    text: str = ""  # filled by normalize
+
+    @property
+    def id(self) -> str:
+        return requirement_id(self.volume, self.section, self.item)
+
+
+@dataclass
+class Note:
+    """A 備考 cell (e.g. 「6.2C4」, 「5.2版4.1B(2)の趣旨を踏まえて新設」) and the items it annotates."""
+
+    volume: str
+    raw_text: str
+    source: Source
+    annotates: tuple[str, ...] = ()
+    text: str = ""  # filled by normalize
+
+
+@dataclass
+class TableRow:
+    """One row of the correlation table: the items of each volume side by side, and their notes."""
+
+    source: Source
+    items: list[Item] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in a source that could not be placed; it goes to the run report."""
+
+    source: Source
+    reason: str
+    text: str = ""
+    volume: str | None = None
+    item: int | None = None
+
+    def to_dict(self) -> dict:
+        data = {"source": self.source.to_dict(), "reason": self.reason}
+        data.update({k: v for k, v in (("volume", self.volume), ("item", self.item), ("text", self.text)) if v})
+        return data
+
+
+@dataclass
+class Variant:
+    """Another reading of a requirement's text found in some rows."""
+
+    text: str
+    raw_text: str
+    sources: list[Source]
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "raw_text": self.raw_text, "sources": [s.to_dict() for s in self.sources]}
+
+
+@dataclass
+class Requirement:
+    """One distinct 遵守事項 of one edition, however many rows it appears in."""
+
+    id: str
+    edition: str
+    volume: str
+    section: str
+    section_title: str
+    item: int
+    text: str
+    raw_text: str
+    sources: list[Source]
+    variants: list[Variant] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "edition": self.edition,
+            "volume": self.volume,
+            "volume_name": VOLUME_NAMES[self.volume],
+            "section": self.section,
+            "section_title": self.section_title,
+            "item": self.item,
+            "text": self.text,
+            "raw_text": self.raw_text,
+            "sources": [s.to_dict() for s in self.sources],
+            "variants": [v.to_dict() for v in self.variants],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Requirement:
+        return cls(
+            id=data["id"],
+            edition=data["edition"],
+            volume=data["volume"],
+            section=data["section"],
+            section_title=data["section_title"],
+            item=data["item"],
+            text=data["text"],
+            raw_text=data["raw_text"],
+            sources=[Source.from_dict(s) for s in data["sources"]],
+            variants=[Variant(v["text"], v["raw_text"], [Source.from_dict(s) for s in v["sources"]]) for v in data.get("variants", [])],
+        )
+
+
+@dataclass
+class Correlation:
+    """One row of the table as links between requirements of different volumes."""
+
+    id: str
+    edition: str
+    members: dict[str, list[str]]  # volume -> requirement IDs
+    notes: list[dict]  # {"annotates": [ids], "text": ..., "raw_text": ...}
+    sources: list[Source]
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "edition": self.edition,
+            "members": self.members,
+            "notes": self.notes,
+            "sources": [s.to_dict() for s in self.sources],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Correlation:
+        return cls(data["id"], data["edition"], data["members"], data["notes"], [Source.from_dict(s) for s in data["sources"]])
+
+    def ids(self) -> list[str]:
+        return [i for volume in VOLUMES for i in self.members.get(volume, [])]

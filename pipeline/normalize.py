@@ -1,0 +1,125 @@
+"""Basic cleaning of text read from a source: the ``normalize`` stage.
+
+Each step is a pure ``str -> str`` function with a before → after example; ``clean`` chains
+them. The OCR-correction issue extends this stage by adding steps to ``STEPS``; ``raw_text``
+is never touched here.
+
+Item numbers (①②…) must be read *before* this runs: nothing here folds them, but NFKC or
+Sudachi's normalized form would turn ① into 1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+import jaconv
+
+from .model import TableRow
+
+Step = Callable[[str], str]
+
+# Japanese characters and punctuation: a space between two of these is an OCR or wrapping artefact.
+_JA = r"\u3001-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+_SPACE_BETWEEN_JA = re.compile(rf"(?<=[{_JA}])[ \t\u3000]+(?=[{_JA}])")
+_FULLWIDTH_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F) if code not in (0xFF0D, 0xFF5E)}
+_FULLWIDTH_ASCII[0x3000] = 0x20  # ideographic space → space
+BULLET = "－"
+# A list marker: a dash-like character at the start of a line or after a space, followed by a
+# space; 「－」 and 「-」 may also run straight into the text (「－適切な…」).
+_BULLET_RE = re.compile(r"(?:^|(?<=\s))(?:[‐―—ー一－\-](?=[ \u3000])|[－\-](?=[^\s\-－\d]))[ \u3000]*", re.M)
+_LIST_START = re.compile(rf"^(?:{BULLET}|・|[a-zａ-ｚ][ 　]|\(\d+\)|（\d+）|\d+\.|[①-⑳㉑-㉟㊱-㊿]|上記)")
+_SENTENCE_END = re.compile(r"[。：:]$")
+
+
+def unify_width(text: str) -> str:
+    """Full-width ASCII letters, digits and symbols to half width; half-width kana to full width.
+
+    「～」 and the list bullet 「－」 stay as they are.
+
+    >>> unify_width("ＴＬＳ１．３ ｶﾙﾃ")
+    'TLS1.3 カルテ'
+    """
+    text = text.translate(_FULLWIDTH_ASCII)
+    return jaconv.h2z(text, kana=True, ascii=False, digit=False)
+
+
+def unify_bullets(text: str) -> str:
+    """Dash-like list markers (－ - ー 一 ― —) to 「－」 at the start of their own line.
+
+    >>> unify_bullets("次を含めること。 - 入力者の識別 ー 記録の確定")
+    '次を含めること。\\n－入力者の識別\\n－記録の確定'
+    """
+    out = _BULLET_RE.sub("\n" + BULLET, text)
+    out = re.sub(r"[ \t\u3000]*\n" + BULLET, "\n" + BULLET, out)
+    return out.lstrip("\n")
+
+
+def join_wrapped_lines(text: str) -> str:
+    """Join a line break that only wraps a sentence; keep breaks before list entries.
+
+    >>> join_wrapped_lines("規程等に\\n定めること。\\n－入力者")
+    '規程等に定めること。\\n－入力者'
+    """
+    lines = [line.strip() for line in text.split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if not line:
+            continue
+        if out and not _LIST_START.match(line) and not _SENTENCE_END.search(out[-1]):
+            out[-1] = out[-1] + " " + line
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def remove_spaces_between_japanese(text: str) -> str:
+    """Remove spaces between two Japanese characters; keep them next to Latin letters and digits.
+
+    >>> remove_spaces_between_japanese("利用 者の 安 全管理 ISMS 認証")
+    '利用者の安全管理 ISMS 認証'
+    """
+    return _SPACE_BETWEEN_JA.sub("", text)
+
+
+def collapse_spaces(text: str) -> str:
+    """Runs of spaces to one; no space at the start or end of a line.
+
+    >>> collapse_spaces("  TLS   1.3 \\n 以上 ")
+    'TLS 1.3\\n以上'
+    """
+    lines = (re.sub(r"[ \t\u3000]+", " ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+STEPS: list[Step] = [unify_width, unify_bullets, join_wrapped_lines, remove_spaces_between_japanese, collapse_spaces]
+
+
+def clean(text: str, steps: Iterable[Step] = STEPS) -> str:
+    """Run the cleaning steps over one cell's text.
+
+    >>> clean("⑧ 電子カルタ における 記録 - 入力者の識別")
+    '⑧ 電子カルタにおける記録\\n－入力者の識別'
+    """
+    for step in steps:
+        text = step(text)
+    return text
+
+
+def normalize_rows(rows: list[TableRow]) -> list[TableRow]:
+    """Given table rows from ingest, fill in the cleaned ``text`` of every item and note."""
+    for row in rows:
+        for item in row.items:
+            item.text = clean(strip_item_number(item.raw_text))
+        for note in row.notes:
+            note.text = clean(note.raw_text)
+    return rows
+
+
+def strip_item_number(raw_text: str) -> str:
+    """Drop the leading circled number of an item's raw text.
+
+    >>> strip_item_number("⑥ オープンなネットワークにおいて")
+    'オープンなネットワークにおいて'
+    """
+    return re.sub(r"^\s*[①-⑳㉑-㉟㊱-㊿]\s*", "", raw_text, count=1)

@@ -1,0 +1,238 @@
+"""The ``site`` stage: extracted/ → Markdown pages → mkdocs-material static site in site/.
+
+Pages: a home page; per edition, one page per chapter of each volume (every requirement has an
+anchor equal to its ID and links to each correlated requirement, both ways), the whole
+correlation table, and what could not be placed. Text from sources is escaped: nothing from a
+source becomes HTML or Markdown.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from .errors import SiteError
+from .link import related
+from .model import VOLUME_NAMES, VOLUMES, Correlation, Requirement, section_key
+from .store import REPORT, edition_folders, load_correlations, load_requirements, replace_dir
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~^=:])")
+
+
+def md_escape(text: str) -> str:
+    """Escape text for use inside Markdown inline content (headings, table cells, links).
+
+    >>> md_escape("<b>*重要*</b> | 6.2C4")
+    '&lt;b&gt;\\\\*重要\\\\*&lt;/b&gt; \\\\| 6\\\\.2C4'
+    """
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return text.replace("\\<", "&lt;").replace("\\>", "&gt;").replace("\\&", "&amp;")
+
+
+def html_block(text: str, css_class: str) -> str:
+    """Source text as a raw HTML block: escaped, line breaks kept, never parsed as Markdown."""
+    lines = "<br>".join(html.escape(line) for line in text.split("\n"))
+    return f'<div class="{css_class}">{lines}</div>'
+
+
+def chapter_of(section: str) -> str:
+    return section.split(".")[0]
+
+
+def page_path(req_id: str, edition: str) -> str:
+    """The page (relative to docs/) on which a requirement is."""
+    volume, section, _ = req_id.split("-")
+    return f"{edition}/{volume}/{chapter_of(section)}.md"
+
+
+def rel_link(from_page: str, req_id: str, edition: str) -> str:
+    """A relative Markdown link from one page to a requirement's anchor."""
+    target = page_path(req_id, edition)
+    depth = from_page.count("/")
+    return f"[{req_id}]({'../' * depth}{target}#{req_id})"
+
+
+def generate_docs(out_dir: Path, docs_dir: Path) -> list[str]:
+    """Write the Markdown pages for every edition in ``out_dir`` into ``docs_dir``; return the page paths."""
+    requirements = load_requirements(out_dir)
+    correlations = load_correlations(out_dir)
+    by_edition: dict[str, list[Requirement]] = defaultdict(list)
+    for req in requirements:
+        by_edition[req.edition].append(req)
+    corr_by_edition: dict[str, list[Correlation]] = defaultdict(list)
+    for corr in correlations:
+        corr_by_edition[corr.edition].append(corr)
+    reports = {f.name: json.loads((f / REPORT).read_text(encoding="utf-8")) for f in edition_folders(out_dir)}
+    pages: dict[str, str] = {"index.md": _home(by_edition, reports)}
+    for edition, reqs in sorted(by_edition.items()):
+        corrs = corr_by_edition[edition]
+        pages[f"{edition}/index.md"] = _edition_home(edition, reqs, reports[edition])
+        chapters: dict[tuple[str, str], list[Requirement]] = defaultdict(list)
+        for req in reqs:
+            chapters[(req.volume, chapter_of(req.section))].append(req)
+        for (volume, chapter), chapter_reqs in chapters.items():
+            path = f"{edition}/{volume}/{chapter}.md"
+            pages[path] = _chapter(path, edition, volume, chapter, chapter_reqs, corrs)
+        pages[f"{edition}/table.md"] = _table(f"{edition}/table.md", edition, corrs)
+        pages[f"{edition}/report.md"] = _report(reports[edition])
+    for path, text in pages.items():
+        target = docs_dir / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    (docs_dir / "stylesheets").mkdir(exist_ok=True)
+    (docs_dir / "stylesheets" / "guideline.css").write_text(_CSS, encoding="utf-8")
+    return sorted(pages)
+
+
+def _home(by_edition: dict[str, list[Requirement]], reports: dict[str, dict]) -> str:
+    lines = [
+        "# 医療情報システム安全管理ガイドライン 相関ナレッジベース",
+        "",
+        "厚生労働省「医療情報システムの安全管理に関するガイドライン」の**各編間相関表**から、",
+        "経営管理編・企画管理編・システム運用編の遵守事項を取り出し、編をまたいだ対応関係でつないだものです。",
+        "",
+        "## 探し方",
+        "",
+        "- 画面上部の検索欄にキーワード（例: バックアップ、委託先、TLS）を入力します。",
+        "- 各遵守事項の見出し（例: `ctrl-13-6`）はその遵守事項への固定リンクです。",
+        "- コマンドラインでは `guideline-kb search バックアップ`、`guideline-kb show ctrl-13-6` で同じ内容を引けます。",
+        "",
+        "## 収録している版",
+        "",
+        "| 版 | 遵守事項 | 経営管理編 | 企画管理編 | システム運用編 | 相関 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for edition in sorted(by_edition):
+        counts = reports[edition]["requirements"]
+        lines.append(
+            f"| [{edition}]({edition}/index.md) | {counts['total']} | {counts['gov']} | {counts['mgmt']} | {counts['ctrl']} "
+            f"| {reports[edition]['correlations']} |"
+        )
+    lines += ["", "読み取った元資料は OCR の結果を含みます。原文は必ず厚生労働省の公表資料で確かめてください。", ""]
+    return "\n".join(lines)
+
+
+def _edition_home(edition: str, reqs: list[Requirement], report: dict) -> str:
+    lines = [f"# 第{edition}版", "", md_escape(report.get("title", "")), ""]
+    for volume in VOLUMES:
+        chapters = sorted({chapter_of(r.section) for r in reqs if r.volume == volume}, key=int)
+        if not chapters:
+            continue
+        lines += [f"## {VOLUME_NAMES[volume]}", ""]
+        for chapter in chapters:
+            titles = {r.section: r.section_title for r in reqs if r.volume == volume and chapter_of(r.section) == chapter}
+            first = min(titles, key=section_key)
+            count = sum(1 for r in reqs if r.volume == volume and chapter_of(r.section) == chapter)
+            lines.append(f"- [{md_escape(first)} {md_escape(titles[first])}]({volume}/{chapter}.md)（{count} 件）")
+        lines.append("")
+    lines += ["## 一覧", "", "- [各編間相関表](table.md)", f"- [読み取れなかった箇所]({'report.md'})（{report['not_placed']['total']} 件）", ""]
+    return "\n".join(lines)
+
+
+def _chapter(path: str, edition: str, volume: str, chapter: str, reqs: list[Requirement], corrs: list[Correlation]) -> str:
+    reqs = sorted(reqs, key=lambda r: (section_key(r.section), r.item))
+    lines = [f"# {VOLUME_NAMES[volume]} {md_escape(chapter)}", ""]
+    section = None
+    for req in reqs:
+        if req.section != section:
+            section = req.section
+            lines += [f"## {md_escape(req.section)} {md_escape(req.section_title)}", ""]
+        lines += [f"### {req.id} {{ #{req.id} }}", "", html_block(req.text, "req-text"), ""]
+        links = related(corrs, req.id)
+        if links:
+            for other, ids in links.items():
+                lines.append(f"- {VOLUME_NAMES[other]}: " + "、".join(rel_link(path, i, edition) for i in ids))
+            lines.append("")
+        if req.variants:
+            lines += ["??? note \"別の読み取り\"", ""]
+            for variant in req.variants:
+                lines += ["    " + html_block(variant.text, "req-variant"), ""]
+        sources = "、".join(html.escape(str(s)) for s in req.sources)
+        lines += [f'<p class="req-source">出典: {sources}</p>', ""]
+    return "\n".join(lines)
+
+
+def _table(path: str, edition: str, corrs: list[Correlation]) -> str:
+    lines = [
+        f"# 各編間相関表（第{edition}版）",
+        "",
+        "表の 1 行が 1 つの対応です。同じ内容の行は 1 行にまとめています。",
+        "",
+        "| 経営管理編 | 企画管理編 | システム運用編 | 備考 | 出典 |",
+        "|---|---|---|---|---|",
+    ]
+    for corr in corrs:
+        cells = ["<br>".join(rel_link(path, i, edition) for i in corr.members.get(v, [])) for v in VOLUMES]
+        notes = "<br>".join(md_escape(n["text"]).replace("\n", "<br>") for n in corr.notes)
+        sources = "<br>".join(md_escape(str(s)) for s in corr.sources)
+        lines.append(f"| {' | '.join(cells)} | {notes} | {sources} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _report(report: dict) -> str:
+    lines = [
+        f"# 読み取れなかった箇所（第{report['edition']}版）",
+        "",
+        f"読んだ行: {report['lines_read']}、表の行: {report['rows_read']}、遵守事項: {report['requirements']['total']}、"
+        f"編・節に置けなかったもの: {report['not_placed']['total']}",
+        "",
+        "| 出典 | 編 | 番号 | 理由 | 本文 |",
+        "|---|---|---|---|---|",
+    ]
+    for problem in report["problems"]:
+        source = problem["source"]
+        where = f"{source['file']}:{source.get('line', '')}"
+        text = md_escape(problem.get("text", "")[:80]).replace("\n", " ")
+        lines.append(
+            f"| {md_escape(where)} | {VOLUME_NAMES.get(problem.get('volume') or '', '')} | {problem.get('item', '')} "
+            f"| {md_escape(problem['reason'])} | {text} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+_CSS = """
+.req-text { margin: 0 0 .6em 0; line-height: 1.8; }
+.req-variant { color: var(--md-default-fg-color--light); }
+.req-source { font-size: .7rem; color: var(--md-default-fg-color--light); }
+"""
+
+
+class _CollectWarnings(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def build_site(out_dir: Path, site_dir: Path, *, config: Path) -> Path:
+    """Generate the pages and build them with mkdocs (strict) into ``site_dir``, replacing it."""
+    from mkdocs.commands.build import build as mkdocs_build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    if not config.is_file():
+        raise SiteError(f"{config}: mkdocs の設定ファイルがありません")
+    handler = _CollectWarnings()
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(handler)
+    try:
+        with tempfile.TemporaryDirectory(prefix="guideline-kb-docs-") as docs, replace_dir(site_dir) as tmp_site:
+            generate_docs(out_dir, Path(docs))
+            try:
+                cfg = load_config(str(config), docs_dir=docs, site_dir=str(tmp_site), strict=True)
+                mkdocs_build(cfg)
+            except (MkDocsException, SystemExit, OSError) as exc:
+                detail = handler.messages[-1] if handler.messages else str(exc)
+                raise SiteError(f"{config}: サイトを作れませんでした: {detail}") from None
+    finally:
+        logger.removeHandler(handler)
+    return site_dir

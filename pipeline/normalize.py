@@ -55,6 +55,18 @@ def unify_bullets(text: str) -> str:
     return out.lstrip("\n")
 
 
+def join_wrap(before: str, after: str) -> str:
+    """Join two pieces of a wrapped line: no space unless both sides are Latin letters or digits.
+
+    >>> join_wrap("特にVPN", "接続による"), join_wrap("Information", "Security")
+    ('特にVPN接続による', 'Information Security')
+    """
+    before, after = before.rstrip(), after.lstrip()
+    if before and after and before[-1].isascii() and after[0].isascii():
+        return before + " " + after
+    return before + after
+
+
 def join_wrapped_lines(text: str) -> str:
     """Join a line break that only wraps a sentence; keep breaks before list entries.
 
@@ -67,7 +79,7 @@ def join_wrapped_lines(text: str) -> str:
         if not line:
             continue
         if out and not _LIST_START.match(line) and not _SENTENCE_END.search(out[-1]):
-            out[-1] = out[-1] + " " + line
+            out[-1] = join_wrap(out[-1], line)
         else:
             out.append(line)
     return "\n".join(out)
@@ -92,7 +104,7 @@ def collapse_spaces(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-STEPS: list[Step] = [unify_width, unify_bullets, join_wrapped_lines, remove_spaces_between_japanese, collapse_spaces]
+STEPS: list[Step] = [unify_width, join_wrapped_lines, unify_bullets, remove_spaces_between_japanese, collapse_spaces]
 
 
 def clean(text: str, steps: Iterable[Step] = STEPS) -> str:

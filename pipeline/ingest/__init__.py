@@ -6,7 +6,6 @@ downstream is the same whatever the source was.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,40 +27,34 @@ class SourceResult:
     units_read: int = 0
 
 
-def display_path(path: Path) -> str:
-    """The path as it is recorded in ``sources``: relative to the working folder when inside it."""
-    try:
-        return Path(os.path.relpath(path)).as_posix() if not os.path.relpath(path).startswith("..") else path.as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def read_ocr_text(path: Path, *, toc: Toc) -> SourceResult:
-    """Given an OCR text dump of the table, return its rows."""
+def read_ocr_text(path: Path, *, toc: Toc, label: str | None = None) -> SourceResult:
+    """Given an OCR text dump of the table, return its rows; ``label`` is the file name recorded in sources."""
     text = read_text(path)
-    file = display_path(path)
+    file = label or path.name
     result = SourceResult(units_read=len(text.splitlines()))
     for block in text_to_blocks(text):
         block_result = read_block(block, file=file, toc=toc)
         result.rows.extend(block_result.rows)
         result.problems.extend(block_result.problems)
     if not result.rows:
-        raise SourceError(f"{file}: 相関表の行が一つも読めません（遵守事項 ①… と記載箇所 「1.1 …」 のある行がありません）")
+        raise SourceError(f"{path}: 相関表の行が一つも読めません（遵守事項 ①… と記載箇所 「1.1 …」 のある行がありません）")
     return result
 
 
 READERS = {"ocr-text": read_ocr_text}
 
 
-def read_source(spec: SourceSpec, *, toc: Toc) -> SourceResult:
-    return READERS[spec.kind](spec.path, toc=toc)
+def read_source(spec: SourceSpec, *, toc: Toc, label: str) -> SourceResult:
+    return READERS[spec.kind](spec.path, toc=toc, label=label)
 
 
 def ingest(edition: Edition) -> SourceResult:
     """Given an edition, read all its sources; rows keep their source order."""
     total = SourceResult()
     for spec in edition.sources:
-        result = read_source(spec, toc=edition.toc)
+        # Recorded relative to raw/ (「6.0/correlation-table-v6.0.ocr.txt」), so outputs do not depend on where raw/ is.
+        label = spec.path.relative_to(edition.folder.parent).as_posix()
+        result = read_source(spec, toc=edition.toc, label=label)
         total.rows.extend(result.rows)
         total.problems.extend(result.problems)
         total.units_read += result.units_read

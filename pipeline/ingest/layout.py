@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SourceError
+from ..normalize import join_wrap
 
 _P_TAG = re.compile(r"</?p\s*>", re.I)
 _SPACED_SPLIT = re.compile(r"(?:[ ]{2,}|\u3000+)")
@@ -79,6 +80,8 @@ def text_to_blocks(text: str) -> list[RawBlock]:
             current, current_key = None, None
             continue
         layout, key = _line_layout(line)
+        if layout == "text" and current_key == ("spaced",) and line.startswith("  "):
+            layout, key = "spaced", ("spaced",)  # an indented continuation of a space-aligned cell
         if current is None or key != current_key:
             current = RawBlock(layout)
             current_key = key
@@ -166,7 +169,7 @@ def _align_spaced(block: RawBlock) -> None:
                     previous.cells.append(cell)
                     previous.cells.sort(key=lambda c: c.column)
                 else:
-                    above.paragraphs[-1] = above.paragraphs[-1] + " " + " ".join(cell.paragraphs)
+                    above.paragraphs[-1] = join_wrap(above.paragraphs[-1], " ".join(cell.paragraphs))
         else:
             joined.append(row)
     block.rows = joined

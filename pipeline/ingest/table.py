@@ -203,8 +203,10 @@ def _group_columns(roles: dict[int, str], rows: list[RawRow]) -> list[Group]:
 
 def _assign_volumes(groups: list[Group], rows: list[RawRow], *, header: dict[int, str], toc: Toc) -> None:
     """Give each group a volume: headings it holds (table of contents, dotted numbers), a header row, or order."""
-    for group in groups:
+    not_gov: set[int] = set()  # groups whose headings are all single numbers (「13. …」): 企画 or 運用
+    for n, group in enumerate(groups):
         votes: Counter = Counter()
+        undotted = dotted = 0
         for row in rows:
             for col in group.places:
                 cell = row.cell(col)
@@ -213,7 +215,10 @@ def _assign_volumes(groups: list[Group], rows: list[RawRow], *, header: dict[int
                     if place:
                         entry = toc.match(place.section, place.title)
                         votes[entry.volume if entry else ("gov" if "." in place.section else None)] += 1
+                        dotted, undotted = dotted + ("." in place.section), undotted + ("." not in place.section)
         votes.pop(None, None)
+        if undotted and not dotted:
+            not_gov.add(n)
         if votes:
             group.volume = votes.most_common(1)[0][0]
         else:
@@ -222,9 +227,10 @@ def _assign_volumes(groups: list[Group], rows: list[RawRow], *, header: dict[int
             group.volume = labelled[-1] if labelled else None
     # Groups still unknown follow the order of the volumes: after the group on their left.
     previous = None
-    for group in groups:
+    for n, group in enumerate(groups):
         if group.volume is None and (group.items or group.places):
             index = VOLUMES.index(previous) + 1 if previous else 0
+            index = max(index, 1) if n in not_gov else index
             group.volume = VOLUMES[index] if index < len(VOLUMES) else None
         if group.volume:
             previous = group.volume

@@ -1,0 +1,96 @@
+"""The Sudachi analyzer, each piece on its own, and search over the index built from the sample."""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.errors import QueryError
+from pipeline.index import Searcher
+from pipeline.index.analysis import SudachiTokenizer, bigram_analyzer, japanese_analyzer
+
+
+def test_tokenizer_gives_mode_c_and_its_mode_a_parts_as_normalized_forms():
+    assert [t.text for t in SudachiTokenizer()("ユーザアカウント")] == ["ユーザーアカウント", "ユーザー", "アカウント"]
+    assert [t.text for t in japanese_analyzer()("遵守事項")] == ["順守", "事項"]
+
+
+def test_analyzer_unifies_width_and_case_and_drops_particles():
+    assert [t.text for t in japanese_analyzer()("ＴＬＳの設定")] == ["tls", "設定"]
+
+
+def test_tokens_carry_character_positions():
+    tokens = [(t.text, t.startchar, t.endchar) for t in japanese_analyzer()("非常時用ユーザアカウント", chars=True)]
+    assert ("アカウント", 7, 12) in tokens
+
+
+def test_long_input_is_tokenized_in_pieces():
+    text = "バックアップを確保すること。" * 6000  # ~84 KB: over Sudachi's input limit in one piece
+    assert sum(1 for _ in japanese_analyzer()(text)) >= 6000
+
+
+def test_tokenizer_pickles_without_the_dictionary():
+    import pickle
+
+    tokenizer = pickle.loads(pickle.dumps(SudachiTokenizer()))
+    assert [t.text for t in tokenizer("委託先")] == ["委託先", "委託", "先"]
+
+
+def test_bigrams():
+    assert [t.text for t in bigram_analyzer()("ＴＬＳ1")] == ["tl", "ls", "s1"]
+
+
+@pytest.fixture(scope="module")
+def searcher(kb):
+    with Searcher(kb / "extracted") as s:
+        yield s
+
+
+def test_backup_finds_control_volume_backup_requirements(searcher):
+    hits = searcher.search("バックアップ")
+    assert hits[0].volume == "ctrl"
+    assert {"ctrl-12-4", "ctrl-18-1", "ctrl-11-1"} <= {h.id for h in hits}
+    assert all("バックアップ" in h.text[s:e] for h in hits for s, e in h.highlights)
+
+
+def test_tls_finds_the_tls13_requirement(searcher):
+    assert searcher.search("TLS")[0].id == "ctrl-13-6"
+    assert searcher.search("ＴＬＳ")[0].id == "ctrl-13-6"
+
+
+def test_contractor_finds_requirements_about_contractors(searcher):
+    hits = searcher.search("委託先", limit=20)
+    assert len(hits) >= 5
+    assert all("委託" in h.text for h in hits)
+
+
+def test_electronic_medical_record_finds_the_ocr_garbled_item(searcher):
+    hits = searcher.search("電子カルテ")  # the sample has only 電子カルタ (OCR)
+    assert hits[0].id == "mgmt-13-8"
+    assert hits[0].matched_by == "bigrams"
+
+
+def test_word_inside_a_compound_is_found(searcher):
+    assert "ctrl-11-1" in {h.id for h in searcher.search("アカウント", limit=20)}
+    assert "ctrl-11-1" in {h.id for h in searcher.search("ユーザー", limit=20)}
+
+
+def test_all_words_must_match_and_volume_filter(searcher):
+    hits = searcher.search("バックアップ 重要なファイル")
+    assert hits and all("バックアップ" in h.text and "重要" in h.text for h in hits)
+    assert all(h.volume == "mgmt" for h in searcher.search("バックアップ", volume="mgmt"))
+
+
+@pytest.mark.parametrize("query", ["", "   ", "、。！？", '"', "（）「」", "***"])
+def test_queries_with_nothing_to_search_for_raise_a_clear_error(searcher, query):
+    with pytest.raises(QueryError, match="検索語がありません"):
+        searcher.search(query)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=500))
+def test_any_query_gives_results_or_a_query_error(searcher, query):
+    try:
+        hits = searcher.search(query)
+    except QueryError:
+        return
+    assert isinstance(hits, list)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .ingest import Edition, find_editions, ingest, load_edition
-from .link import Linked, link
+from .link import Linked, link, sections
 from .model import VOLUMES
 from .normalize import normalize_rows
 from .store import load_requirements, write_edition
@@ -62,7 +62,9 @@ def extract(raw_dir: Path, out_dir: Path, *, timings: Timings | None = None) -> 
         outputs.append(EditionOutput(edition, linked, make_report(edition, got, linked)))
     with timings.stage("write"):
         for output in outputs:
-            write_edition(out_dir / output.edition.name, output.linked.requirements, output.linked.correlations, output.report)
+            toc = [(e.volume, e.section, e.title) for e in output.edition.toc.entries]
+            write_edition(out_dir / output.edition.name, output.linked.requirements, output.linked.correlations,
+                          sections(output.linked.requirements, toc), output.report)
     return outputs
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from .model import VOLUMES, Correlation, Item, Requirement, Source, TableRow, Variant, id_key
+from .model import VOLUMES, Correlation, Item, Requirement, Source, TableRow, Variant, id_key, section_key
 
 
 @dataclass
@@ -72,6 +72,18 @@ def _correlations(rows: list[TableRow], *, edition: str) -> list[Correlation]:
             if entry not in correlation.notes:
                 correlation.notes.append(entry)
     return [merged[k] for k in sorted(merged, key=lambda k: [id_key(i) for i in k.split("+")])]
+
+
+def sections(requirements: list[Requirement], toc: list[tuple[str, str, str]]) -> list[dict]:
+    """Given requirements and the table of contents (volume, section, title), return every section
+    either names, with its title and how many requirements it holds, sorted."""
+    found: dict[tuple[str, str], dict] = {}
+    for volume, section, title in toc:
+        found[(volume, section)] = {"volume": volume, "section": section, "title": title, "requirements": 0}
+    for req in requirements:
+        entry = found.setdefault((req.volume, req.section), {"volume": req.volume, "section": req.section, "title": req.section_title, "requirements": 0})
+        entry["requirements"] += 1
+    return [found[k] for k in sorted(found, key=lambda k: (VOLUMES.index(k[0]), section_key(k[1])))]
 
 
 def related(correlations: list[Correlation], req_id: str) -> dict[str, list[str]]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 VOLUMES = ("gov", "mgmt", "ctrl")
+# Item numbers as printed: ① … ㊿ (read them before any Unicode normalization folds them to digits).
+CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳㉑㉒㉓㉔㉕㉖㉗㉘㉙㉚㉛㉜㉝㉞㉟㊱㊲㊳㊴㊵㊶㊷㊸㊹㊺㊻㊼㊽㊾㊿"
 VOLUME_NAMES = {"gov": "経営管理編", "mgmt": "企画管理編", "ctrl": "システム運用編"}
 
 

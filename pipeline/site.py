@@ -18,20 +18,20 @@ from pathlib import Path
 
 from .errors import SiteError
 from .link import related
-from .model import VOLUME_NAMES, VOLUMES, Correlation, Requirement, section_key
-from .store import REPORT, edition_folders, load_correlations, load_requirements, replace_dir
+from .model import CIRCLED, VOLUME_NAMES, VOLUMES, Correlation, Requirement, section_key
+from .store import REPORT, SECTIONS, edition_folders, load_correlations, load_requirements, read_jsonl, replace_dir
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~^=:])")
+# What Python-Markdown (with tables) un-escapes after a backslash; < > & become entities instead.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
 
 
 def md_escape(text: str) -> str:
-    """Escape text for use inside Markdown inline content (headings, table cells, links).
+    """Escape text for use inside Markdown inline content (headings, table cells, list items).
 
-    >>> md_escape("<b>*重要*</b> | 6.2C4")
-    '&lt;b&gt;\\\\*重要\\\\*&lt;/b&gt; \\\\| 6\\\\.2C4'
+    >>> md_escape("<b>*重要*</b> | 6.0/x.txt:16行")
+    '&lt;b&gt;\\\\*重要\\\\*&lt;/b&gt; \\\\| 6\\\\.0/x\\\\.txt:16行'
     """
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return text.replace("\\<", "&lt;").replace("\\>", "&gt;").replace("\\&", "&amp;")
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def html_block(text: str, css_class: str) -> str:
@@ -57,8 +57,8 @@ def rel_link(from_page: str, req_id: str, edition: str) -> str:
     return f"[{req_id}]({'../' * depth}{target}#{req_id})"
 
 
-def generate_docs(out_dir: Path, docs_dir: Path) -> list[str]:
-    """Write the Markdown pages for every edition in ``out_dir`` into ``docs_dir``; return the page paths."""
+def generate_docs(out_dir: Path, docs_dir: Path) -> list:
+    """Write the Markdown pages for every edition in ``out_dir`` into ``docs_dir``; return the mkdocs nav."""
     requirements = load_requirements(out_dir)
     correlations = load_correlations(out_dir)
     by_edition: dict[str, list[Requirement]] = defaultdict(list)
@@ -67,26 +67,54 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list[str]:
     corr_by_edition: dict[str, list[Correlation]] = defaultdict(list)
     for corr in correlations:
         corr_by_edition[corr.edition].append(corr)
-    reports = {f.name: json.loads((f / REPORT).read_text(encoding="utf-8")) for f in edition_folders(out_dir)}
+    folders = {f.name: f for f in edition_folders(out_dir)}
+    reports = {name: json.loads((f / REPORT).read_text(encoding="utf-8")) for name, f in folders.items()}
     pages: dict[str, str] = {"index.md": _home(by_edition, reports)}
-    for edition, reqs in sorted(by_edition.items()):
+    nav: list = [{"ホーム": "index.md"}]
+    for edition, reqs in sorted(by_edition.items(), key=lambda kv: section_key(kv[0]), reverse=True):
         corrs = corr_by_edition[edition]
-        pages[f"{edition}/index.md"] = _edition_home(edition, reqs, reports[edition])
+        titles = _chapter_titles(folders[edition], reqs)
+        texts = {r.id: r.text for r in reqs}
+        pages[f"{edition}/index.md"] = _edition_home(edition, reqs, reports[edition], titles)
+        edition_nav: list = [{"概要": f"{edition}/index.md"}]
         chapters: dict[tuple[str, str], list[Requirement]] = defaultdict(list)
         for req in reqs:
             chapters[(req.volume, chapter_of(req.section))].append(req)
-        for (volume, chapter), chapter_reqs in chapters.items():
-            path = f"{edition}/{volume}/{chapter}.md"
-            pages[path] = _chapter(path, edition, volume, chapter, chapter_reqs, corrs)
-        pages[f"{edition}/table.md"] = _table(f"{edition}/table.md", edition, corrs)
+        for volume in VOLUMES:
+            volume_nav = []
+            for chapter in sorted((c for v, c in chapters if v == volume), key=int):
+                path = f"{edition}/{volume}/{chapter}.md"
+                title = titles[(volume, chapter)]
+                pages[path] = _chapter(path, edition, volume, chapter, title, chapters[(volume, chapter)], corrs, texts)
+                volume_nav.append({f"{chapter}. {title}": path})
+            if volume_nav:
+                edition_nav.append({VOLUME_NAMES[volume]: volume_nav})
+        pages[f"{edition}/table.md"] = _table(f"{edition}/table.md", edition, corrs, texts)
         pages[f"{edition}/report.md"] = _report(reports[edition])
+        edition_nav += [{"各編間相関表": f"{edition}/table.md"}, {"読み取れなかった箇所": f"{edition}/report.md"}]
+        nav.append({f"第{edition}版": edition_nav})
     for path, text in pages.items():
         target = docs_dir / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     (docs_dir / "stylesheets").mkdir(exist_ok=True)
     (docs_dir / "stylesheets" / "guideline.css").write_text(_CSS, encoding="utf-8")
-    return sorted(pages)
+    return nav
+
+
+def _chapter_titles(folder: Path, reqs: list[Requirement]) -> dict[tuple[str, str], str]:
+    """(volume, chapter) → title: the chapter's own heading if known, else its first section's."""
+    known = {(s["volume"], s["section"]): s["title"] for s in read_jsonl(folder / SECTIONS)} if (folder / SECTIONS).exists() else {}
+    titles = {}
+    for req in sorted(reqs, key=lambda r: (section_key(r.section), r.item)):
+        key = (req.volume, chapter_of(req.section))
+        titles.setdefault(key, known.get(key) or req.section_title)
+    return titles
+
+
+def _excerpt(text: str, width: int = 40) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _home(by_edition: dict[str, list[Requirement]], reports: dict[str, dict]) -> str:
@@ -117,7 +145,7 @@ def _home(by_edition: dict[str, list[Requirement]], reports: dict[str, dict]) ->
     return "\n".join(lines)
 
 
-def _edition_home(edition: str, reqs: list[Requirement], report: dict) -> str:
+def _edition_home(edition: str, reqs: list[Requirement], report: dict, titles: dict[tuple[str, str], str]) -> str:
     lines = [f"# 第{edition}版", "", md_escape(report.get("title", "")), ""]
     for volume in VOLUMES:
         chapters = sorted({chapter_of(r.section) for r in reqs if r.volume == volume}, key=int)
@@ -125,28 +153,30 @@ def _edition_home(edition: str, reqs: list[Requirement], report: dict) -> str:
             continue
         lines += [f"## {VOLUME_NAMES[volume]}", ""]
         for chapter in chapters:
-            titles = {r.section: r.section_title for r in reqs if r.volume == volume and chapter_of(r.section) == chapter}
-            first = min(titles, key=section_key)
             count = sum(1 for r in reqs if r.volume == volume and chapter_of(r.section) == chapter)
-            lines.append(f"- [{md_escape(first)} {md_escape(titles[first])}]({volume}/{chapter}.md)（{count} 件）")
+            lines.append(f"- [{md_escape(chapter)}\\. {md_escape(titles[(volume, chapter)])}]({volume}/{chapter}.md)（{count} 件）")
         lines.append("")
     lines += ["## 一覧", "", "- [各編間相関表](table.md)", f"- [読み取れなかった箇所]({'report.md'})（{report['not_placed']['total']} 件）", ""]
     return "\n".join(lines)
 
 
-def _chapter(path: str, edition: str, volume: str, chapter: str, reqs: list[Requirement], corrs: list[Correlation]) -> str:
+def _chapter(path: str, edition: str, volume: str, chapter: str, title: str, reqs: list[Requirement],
+             corrs: list[Correlation], texts: dict[str, str]) -> str:
     reqs = sorted(reqs, key=lambda r: (section_key(r.section), r.item))
-    lines = [f"# {VOLUME_NAMES[volume]} {md_escape(chapter)}", ""]
+    lines = [f"# {VOLUME_NAMES[volume]} {md_escape(chapter)}\\. {md_escape(title)}", "", f"第{edition}版。見出しの ID は各遵守事項への固定リンクです。", ""]
     section = None
     for req in reqs:
         if req.section != section:
             section = req.section
             lines += [f"## {md_escape(req.section)} {md_escape(req.section_title)}", ""]
-        lines += [f"### {req.id} {{ #{req.id} }}", "", html_block(req.text, "req-text"), ""]
+        lines += [f"### {CIRCLED[req.item - 1] if req.item <= len(CIRCLED) else req.item} {req.id} {{ #{req.id} }}", "",
+                  html_block(req.text, "req-text"), ""]
         links = related(corrs, req.id)
         if links:
+            lines += ["相関する遵守事項:", ""]
             for other, ids in links.items():
-                lines.append(f"- {VOLUME_NAMES[other]}: " + "、".join(rel_link(path, i, edition) for i in ids))
+                for other_id in ids:
+                    lines.append(f"- {VOLUME_NAMES[other]} {rel_link(path, other_id, edition)} {md_escape(_excerpt(texts.get(other_id, '')))}")
             lines.append("")
         if req.variants:
             lines += ["??? note \"別の読み取り\"", ""]
@@ -157,7 +187,7 @@ def _chapter(path: str, edition: str, volume: str, chapter: str, reqs: list[Requ
     return "\n".join(lines)
 
 
-def _table(path: str, edition: str, corrs: list[Correlation]) -> str:
+def _table(path: str, edition: str, corrs: list[Correlation], texts: dict[str, str]) -> str:
     lines = [
         f"# 各編間相関表（第{edition}版）",
         "",
@@ -167,7 +197,8 @@ def _table(path: str, edition: str, corrs: list[Correlation]) -> str:
         "|---|---|---|---|---|",
     ]
     for corr in corrs:
-        cells = ["<br>".join(rel_link(path, i, edition) for i in corr.members.get(v, [])) for v in VOLUMES]
+        cells = ["<br>".join(f"{rel_link(path, i, edition)} {md_escape(_excerpt(texts.get(i, ''), 24))}" for i in corr.members.get(v, []))
+                 for v in VOLUMES]
         notes = "<br>".join(md_escape(n["text"]).replace("\n", "<br>") for n in corr.notes)
         sources = "<br>".join(md_escape(str(s)) for s in corr.sources)
         lines.append(f"| {' | '.join(cells)} | {notes} | {sources} |")
@@ -226,9 +257,9 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path) -> Path:
     logger.addHandler(handler)
     try:
         with tempfile.TemporaryDirectory(prefix="guideline-kb-docs-") as docs, replace_dir(site_dir) as tmp_site:
-            generate_docs(out_dir, Path(docs))
+            nav = generate_docs(out_dir, Path(docs))
             try:
-                cfg = load_config(str(config), docs_dir=docs, site_dir=str(tmp_site), strict=True)
+                cfg = load_config(str(config), docs_dir=docs, site_dir=str(tmp_site), nav=nav, strict=True)
                 mkdocs_build(cfg)
             except (MkDocsException, SystemExit, OSError) as exc:
                 detail = handler.messages[-1] if handler.messages else str(exc)

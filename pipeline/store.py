@@ -15,6 +15,7 @@ from .model import Correlation, Requirement
 
 REQUIREMENTS = "requirements.jsonl"
 CORRELATIONS = "correlations.jsonl"
+SECTIONS = "sections.jsonl"
 REPORT = "report.json"
 
 
@@ -39,9 +40,10 @@ def replace_dir(target: Path):
     shutil.rmtree(old, ignore_errors=True)
 
 
-def write_edition(folder: Path, requirements: list[Requirement], correlations: list[Correlation], report: dict) -> None:
+def write_edition(folder: Path, requirements: list[Requirement], correlations: list[Correlation], sections: list[dict], report: dict) -> None:
     """Write one edition's outputs into ``folder``, replacing what was there."""
     with replace_dir(folder) as tmp:
+        (tmp / SECTIONS).write_text("".join(dumps(s) + "\n" for s in sections), encoding="utf-8")
         (tmp / REQUIREMENTS).write_text("".join(dumps(r.to_dict()) + "\n" for r in requirements), encoding="utf-8")
         (tmp / CORRELATIONS).write_text("".join(dumps(c.to_dict()) + "\n" for c in correlations), encoding="utf-8")
         (tmp / REPORT).write_text(json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")

@@ -1,8 +1,15 @@
 """The static site built by mkdocs (strict) from the sample: pages, anchors, links, escaping."""
 
+import html
 import json
 import re
 import shutil
+
+import markdown
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.site import md_escape
 
 from pipeline.store import load_correlations, load_requirements
 
@@ -61,3 +68,18 @@ def test_report_page_lists_what_could_not_be_placed(kb):
 def test_mkdocs_config_is_strict_about_links():
     config = CONFIG.read_text(encoding="utf-8")
     assert "anchors: warn" in config and "language: ja" in config
+
+
+def test_sources_in_the_table_read_as_written(kb):
+    table = (kb / "site" / "6.0" / "table.html").read_text(encoding="utf-8")
+    assert "6.0/correlation-table-v6.0.ocr.txt:16行" in table
+    assert "\\:" not in table and "\\." not in table
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab1.#*_-+!|[](){}<>&`\\: 　遵守事項①", min_size=1, max_size=40).map(str.strip).filter(bool))
+def test_md_escape_renders_back_to_the_same_text(text):
+    """Whatever a source cell holds, Markdown shows exactly that text: no markup, no lost characters."""
+    rendered = markdown.markdown(md_escape(text), extensions=["tables", "attr_list"])
+    assert re.fullmatch(r"<p>(.*)</p>", rendered, re.S), rendered
+    assert html.unescape(rendered[3:-4]) == text

@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from ..model import VOLUME_NAMES, VOLUMES, Item, Note, Problem, Source, TableRow
+from ..model import CIRCLED, VOLUME_NAMES, VOLUMES, Item, Note, Problem, Source, TableRow
 from ..normalize import clean
 from .layout import RawBlock, RawRow
 from .manifest import Toc
 
-CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳㉑㉒㉓㉔㉕㉖㉗㉘㉙㉚㉛㉜㉝㉞㉟㊱㊲㊳㊴㊵㊶㊷㊸㊹㊺㊻㊼㊽㊾㊿"
 ITEM_RE = re.compile(rf"^\s*([{CIRCLED}])\s*(.*)$", re.S)
 # 「13. ネットワーク…」「2. 2. 1 リスク…」「1.3.1 委託…」: a number, then a dot or a space, then a title.
 # 「6.2C4」「5.2版…」「4.2.1の趣旨…」 are not headings (no separator before the text).

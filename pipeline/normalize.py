@@ -27,9 +27,21 @@ _FULLWIDTH_ASCII[0x3000] = 0x20  # ideographic space → space
 BULLET = "－"
 # A list marker: a dash-like character at the start of a line or after a space, followed by a
 # space; 「－」 and 「-」 may also run straight into the text (「－適切な…」).
-_BULLET_RE = re.compile(r"(?:^|(?<=\s))(?:[‐―—ー一－\-](?=[ \u3000])|[－\-](?=[^\s\-－\d]))[ \u3000]*", re.M)
-_LIST_START = re.compile(rf"^(?:{BULLET}|・|[a-zａ-ｚ][ 　]|\(\d+\)|（\d+）|\d+\.|[①-⑳㉑-㉟㊱-㊿]|上記)")
+_BULLET_RE = re.compile(r"(?:^|(?<=[ \n]))(?:[‐―—ー一－\-](?= )|[－\-](?=[^\s\-－\d]))[ ]*", re.M)
+# A line that starts a list entry: 「－」「・」「(1)」「1.」「①」, or 「a 医療情報等の…」 (a letter, a space,
+# Japanese text; not a dash, so splitting off a bullet never changes what counts as an entry).
+_LIST_START = re.compile(rf"^(?:{BULLET}|・|[a-zａ-ｚ][ 　](?![‐―—ー一－\-])[^\x00-\x7f]|\(\d+\)|（\d+）|\d+\.|[①-⑳㉑-㉟㊱-㊿]|上記)")
 _SENTENCE_END = re.compile(r"[。：:]$")
+
+
+def unify_spaces(text: str) -> str:
+    """Every line break to ``\\n`` and every other white space (tab, 　, no-break space) to a space.
+
+    >>> unify_spaces("a\\tb\\u3000c\\r\\nd\\u00a0e")
+    'a b c\\nd e'
+    """
+    text = re.sub(r"\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]", "\n", text)
+    return re.sub(r"[^\S\n]", " ", text)
 
 
 def unify_width(text: str) -> str:
@@ -51,7 +63,7 @@ def unify_bullets(text: str) -> str:
     '次を含めること。\\n－入力者の識別\\n－記録の確定'
     """
     out = _BULLET_RE.sub("\n" + BULLET, text)
-    out = re.sub(r"[ \t\u3000]*\n" + BULLET, "\n" + BULLET, out)
+    out = re.sub(r" *\n" + BULLET, "\n" + BULLET, out)
     return out.lstrip("\n")
 
 
@@ -104,7 +116,7 @@ def collapse_spaces(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-STEPS: list[Step] = [unify_width, join_wrapped_lines, unify_bullets, remove_spaces_between_japanese, collapse_spaces]
+STEPS: list[Step] = [unify_spaces, unify_width, join_wrapped_lines, unify_bullets, remove_spaces_between_japanese, collapse_spaces]
 
 
 def clean(text: str, steps: Iterable[Step] = STEPS) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .ingest import Edition, find_editions, ingest, load_edition
 from .link import Linked, link, sections
-from .model import VOLUMES
+from .model import PROBLEM_CODES, VOLUMES
 from .normalize import normalize_rows
 from .store import load_requirements, write_edition
 
@@ -71,7 +71,7 @@ def extract(raw_dir: Path, out_dir: Path, *, timings: Timings | None = None) -> 
 def make_report(edition: Edition, got, linked: Linked) -> dict:
     """The run report of one edition: counts, and everything that could not be placed, and why."""
     per_volume = Counter(r.volume for r in linked.requirements)
-    reasons = Counter(p.reason for p in got.problems)
+    codes = Counter(p.code for p in got.problems)
     return {
         "edition": edition.name,
         "title": edition.title,
@@ -81,7 +81,7 @@ def make_report(edition: Edition, got, linked: Linked) -> dict:
         "items_read": sum(len(r.items) for r in got.rows),
         "requirements": {"total": len(linked.requirements), **{v: per_volume.get(v, 0) for v in VOLUMES}},
         "correlations": len(linked.correlations),
-        "not_placed": {"total": len(got.problems), "by_reason": dict(sorted(reasons.items()))},
+        "not_placed": {"total": len(got.problems), "by_code": {c: {"count": n, "reason": PROBLEM_CODES[c]} for c, n in sorted(codes.items())}},
         "problems": [p.to_dict() for p in got.problems],
         "conflicts": linked.conflicts,
     }

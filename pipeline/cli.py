@@ -191,7 +191,7 @@ def _shorten(text: str, width: int = 60) -> str:
 
 def _summary(outputs) -> None:
     table = Table(title="抽出結果", show_edge=False)
-    for column in ("版", "遵守事項", "経営管理編", "企画管理編", "システム運用編", "相関", "読んだ行", "置けなかった項目"):
+    for column in ("版", "遵守事項", "経営", "企画", "運用", "相関", "読んだ行", "報告"):
         table.add_column(column, justify="right")
     for output in outputs:
         report = output.report

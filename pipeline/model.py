@@ -99,18 +99,42 @@ class TableRow:
     notes: list[Note] = field(default_factory=list)
 
 
+PROBLEM_CODES = {
+    "no-section": "記載箇所（節）が読めない",
+    "ambiguous-section": "記載箇所のセルに節が複数あり、遵守事項との対応が分からない",
+    "no-volume": "編が分からない列にある",
+    "heading": "見出しのようで遵守事項ではない（番号付きの見出し）",
+    "outside-table": "表の行の外にある遵守事項（編・記載箇所が分からない）",
+    "unnumbered": "遵守事項の欄にある番号のない文",
+    "misnested": "記載箇所の節番号が隣の上位の節に含まれない",
+    "unreadable-line": "表の一部として読めない行",
+}
+
+
 @dataclass(frozen=True)
 class Problem:
-    """Something in a source that could not be placed; it goes to the run report."""
+    """Something in a source that could not be placed; it goes to the run report.
+
+    ``code`` is one of ``PROBLEM_CODES`` (for counting); ``reason`` says it for this case.
+    """
 
     source: Source
-    reason: str
+    code: str
     text: str = ""
     volume: str | None = None
     item: int | None = None
+    detail: str = ""
+
+    def __post_init__(self):
+        if self.code not in PROBLEM_CODES:
+            raise ValueError(f"unknown problem code {self.code!r}")
+
+    @property
+    def reason(self) -> str:
+        return PROBLEM_CODES[self.code] + (f": {self.detail}" if self.detail else "")
 
     def to_dict(self) -> dict:
-        data = {"source": self.source.to_dict(), "reason": self.reason}
+        data = {"source": self.source.to_dict(), "code": self.code, "reason": self.reason}
         data.update({k: v for k, v in (("volume", self.volume), ("item", self.item), ("text", self.text)) if v})
         return data
 

@@ -152,3 +152,12 @@ def test_build_writes_every_stage(kb):
     assert (kb / "extracted" / "index").is_dir()
     assert (kb / "site" / "index.html").is_file()
     assert len(load_requirements(kb / "extracted")) >= 100
+
+
+def test_report_counts_per_volume_and_problems_by_code(kb):
+    report = json.loads((kb / "extracted" / "6.0" / "report.json").read_text(encoding="utf-8"))
+    counts = report["requirements"]
+    assert counts["total"] == counts["gov"] + counts["mgmt"] + counts["ctrl"] == len(load_requirements(kb / "extracted"))
+    assert report["lines_read"] == 125 and report["rows_read"] > 50
+    assert sum(v["count"] for v in report["not_placed"]["by_code"].values()) == report["not_placed"]["total"] == len(report["problems"])
+    assert all(p["source"]["line"] and p["reason"] for p in report["problems"])

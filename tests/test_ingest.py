@@ -94,7 +94,7 @@ def test_every_circled_item_in_the_sample_is_placed_or_reported(sample):
 
 
 def test_headings_numbered_like_items_are_reported_not_kept(sample):
-    headings = [p for p in sample.problems if "見出し" in p.reason]
+    headings = [p for p in sample.problems if p.code == "heading"]
     assert {p.text for p in headings} >= {"① 責任分界", "① システム運用管理"}
     assert all(not i.text.startswith("責任分界") for row in sample.rows for i in row.items)
 
@@ -102,7 +102,7 @@ def test_headings_numbered_like_items_are_reported_not_kept(sample):
 def test_ambiguous_multi_section_place_cells_are_reported(sample):
     line_17 = [p for p in sample.problems if p.source.line == 17 and p.volume == "mgmt"]
     assert len(line_17) == 10
-    assert "1、2、6" in line_17[0].reason
+    assert line_17[0].code == "ambiguous-section" and "1、2、6" in line_17[0].reason
 
 
 def test_notes_are_attached_to_the_item_beside_them(sample):
@@ -233,3 +233,9 @@ def test_any_table_of_known_cell_kinds_parses_without_error(rows):
 def test_any_text_parses_without_error(text):
     for block in text_to_blocks(text):
         read_block(block, file="x.txt", toc=Toc())
+
+
+def test_a_finer_heading_outside_its_parent_is_reported(sample):
+    misnested = [p for p in sample.problems if p.code == "misnested"]
+    assert [(p.source.line, p.volume) for p in misnested] == [(16, "gov")]
+    assert "1.3.2" in misnested[0].reason and "1.4" in misnested[0].reason

@@ -132,9 +132,9 @@ def _read_text_block(block: RawBlock, *, file: str) -> BlockResult:
         text = row.cells[0].paragraphs[0]
         parsed = item_number(text)
         if parsed:
-            problems.append(Problem(Source(file, row.line), "表の行の外にある遵守事項（編・記載箇所が分からない）", text, item=parsed[0]))
+            problems.append(Problem(Source(file, row.line), "outside-table", text, item=parsed[0]))
         elif text.strip() not in ("各編間相関表",) and not volume_of_label(text):
-            problems.append(Problem(Source(file, row.line), "表の一部として読めない行", text))
+            problems.append(Problem(Source(file, row.line), "unreadable-line", text))
     return BlockResult([], problems)
 
 
@@ -243,7 +243,7 @@ def _read_rows(rows: list[RawRow], groups: list[Group], *, file: str, toc: Toc) 
     for row in rows:
         table_row = TableRow(Source(file, row.line))
         for group in groups:
-            _fill_places(row, group, current)
+            problems.extend(_fill_places(row, group, current, file=file))
             if not group.items:
                 continue
             ordered, unplaced = _group_items(row, group, current, file=file, toc=toc)
@@ -255,8 +255,13 @@ def _read_rows(rows: list[RawRow], groups: list[Group], *, file: str, toc: Toc) 
     return BlockResult(out, problems)
 
 
-def _fill_places(row: RawRow, group: Group, current: dict[int, list[Place]]) -> None:
-    """A new heading in a 記載箇所 column replaces the one in force and clears the finer columns to its right."""
+def _fill_places(row: RawRow, group: Group, current: dict[int, list[Place]], *, file: str) -> list[Problem]:
+    """A new heading in a 記載箇所 column replaces the one in force and clears the finer columns to its right.
+
+    Return a problem where a finer heading does not sit under the coarser one beside it
+    (「1.3.2」 next to 「1.4」): the finer one is used, and the report says so.
+    """
+    problems = []
     for index, col in enumerate(group.places):
         cell = row.cell(col)
         places = [p for p in (parse_place(x) for x in cell.paragraphs) if p] if cell else []
@@ -265,6 +270,13 @@ def _fill_places(row: RawRow, group: Group, current: dict[int, list[Place]]) -> 
             for finer in group.places[index + 1 :]:
                 if not row.cell(finer):
                     current.pop(finer, None)
+            coarser = next((current[c] for c in reversed(group.places[:index]) if c in current), None)
+            if coarser and len(coarser) == 1 and len(places) == 1 and "." in places[0].section:
+                parent, child = coarser[0].section, places[0].section
+                if parent != child and not child.startswith(parent + "."):
+                    problems.append(Problem(Source(file, row.line, column=col), "misnested", cell.paragraphs[0], group.volume,
+                                            detail=f"{child} は {parent} の下にない（{child} として扱った）"))
+    return problems
 
 
 def _group_items(row: RawRow, group: Group, current: dict[int, list[Place]], *, file: str, toc: Toc):
@@ -283,7 +295,7 @@ def _group_items(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
         parsed = item_number(paragraph)
         if parsed:
             if is_heading_like(parsed[1]):
-                problems.append(Problem(source, "見出しのようで遵守事項ではない（番号付きの見出し）", paragraph, group.volume, parsed[0]))
+                problems.append(Problem(source, "heading", paragraph, group.volume, parsed[0]))
                 continue
             entries.append((parsed[0], [paragraph], inline))
         elif (place := parse_place(paragraph)) and len(paragraph) < 60:
@@ -291,16 +303,16 @@ def _group_items(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
         elif entries:
             entries[-1][1].append(paragraph)
         else:
-            problems.append(Problem(source, "遵守事項の欄にある番号のない文", paragraph, group.volume))
+            problems.append(Problem(source, "unnumbered", paragraph, group.volume))
     heading = next((current[col] for col in reversed(group.places) if col in current), None)
     placed: list[Item | None] = []
     for index, (number, paragraphs, inline_place) in enumerate(entries):
         raw = "\n".join(paragraphs)
-        place, reason = _place_of(index, len(entries), inline_place, heading)
+        place, code, detail = _place_of(index, len(entries), inline_place, heading)
         if group.volume is None:
-            place, reason = None, "編が分からない列にある"
+            place, code, detail = None, "no-volume", ""
         if place is None:
-            problems.append(Problem(source, reason, raw, group.volume, number))
+            problems.append(Problem(source, code, raw, group.volume, number, detail=detail))
             placed.append(None)
             continue
         title = toc.title(group.volume, place.section) or place.title
@@ -308,18 +320,18 @@ def _group_items(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
     return placed, problems
 
 
-def _place_of(index: int, count: int, inline: Place | None, heading: list[Place] | None) -> tuple[Place | None, str]:
-    """The heading an item falls under, or why it cannot be told."""
+def _place_of(index: int, count: int, inline: Place | None, heading: list[Place] | None) -> tuple[Place | None, str, str]:
+    """The heading an item falls under, or the problem code and detail saying why it cannot be told."""
     if inline:
-        return inline, ""
+        return inline, "", ""
     if not heading:
-        return None, "記載箇所（節）が読めない"
+        return None, "no-section", ""
     sections = list(dict.fromkeys(p.section for p in heading))
     if len(sections) == 1:
-        return heading[0], ""
+        return heading[0], "", ""
     if len(heading) == count:
-        return heading[index], ""
-    return None, f"記載箇所のセルに節が {len(sections)} つ（{'、'.join(sections)}）あり、{count} 件の遵守事項との対応が分からない"
+        return heading[index], "", ""
+    return None, "ambiguous-section", f"節 {'、'.join(sections)} と遵守事項 {count} 件"
 
 
 def _group_notes(row: RawRow, group: Group, ordered: list[Item | None], *, file: str) -> list[Note]:

@@ -77,6 +77,7 @@ def make_report(edition: Edition, got, linked: Linked) -> dict:
         "title": edition.title,
         "sources": [{"file": s.path.name, "kind": s.kind} for s in edition.sources],
         "lines_read": got.units_read,
+        **({"pages_read": len(got.pages)} if got.pages else {}),
         "rows_read": len(got.rows),
         "items_read": sum(len(r.items) for r in got.rows),
         "requirements": {"total": len(linked.requirements), **{v: per_volume.get(v, 0) for v in VOLUMES}},
@@ -84,6 +85,7 @@ def make_report(edition: Edition, got, linked: Linked) -> dict:
         "not_placed": {"total": len(got.problems), "by_code": {c: {"count": n, "reason": PROBLEM_CODES[c]} for c, n in sorted(codes.items())}},
         "problems": [p.to_dict() for p in got.problems],
         "conflicts": linked.conflicts,
+        **({"pages": got.pages} if got.pages else {}),
     }
 
 

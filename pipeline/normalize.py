@@ -27,10 +27,10 @@ _FULLWIDTH_ASCII[0x3000] = 0x20  # ideographic space → space
 BULLET = "－"
 # A list marker: a dash-like character at the start of a line or after a space, followed by a
 # space; 「－」 and 「-」 may also run straight into the text (「－適切な…」).
-_BULLET_RE = re.compile(r"(?:^|(?<=[ \n]))(?:[‐―—ー一－\-](?= )|[－\-](?=[^\s\-－\d]))[ ]*", re.M)
+_BULLET_RE = re.compile(r"(?:^|(?<=[ \n]))(?:[‐―—ー一－\-−](?= )|[－\-−](?=[^\s\-－−\d]))[ ]*", re.M)
 # A line that starts a list entry: 「－」「・」「(1)」「1.」「①」, or 「a 医療情報等の…」 (a letter, a space,
 # Japanese text; not a dash, so splitting off a bullet never changes what counts as an entry).
-_LIST_START = re.compile(rf"^(?:{BULLET}|・|[a-zａ-ｚ][ 　](?![‐―—ー一－\-])[^\x00-\x7f]|\(\d+\)|（\d+）|\d+\.|[①-⑳㉑-㉟㊱-㊿]|上記)")
+_LIST_START = re.compile(rf"^(?:[{BULLET}−]|・|[a-zａ-ｚ][ 　](?![‐―—ー一－\-])[^\x00-\x7f]|\(\d+\)|（\d+）|\d+\.(?!\d)|[①-⑳㉑-㉟㊱-㊿]|上記)")
 _SENTENCE_END = re.compile(r"[。：:]$")
 
 
@@ -57,7 +57,7 @@ def unify_width(text: str) -> str:
 
 
 def unify_bullets(text: str) -> str:
-    """Dash-like list markers (－ - ー 一 ― —) to 「－」 at the start of their own line.
+    """Dash-like list markers (－ - − ー 一 ― —) to 「－」 at the start of their own line.
 
     >>> unify_bullets("次を含めること。 - 入力者の識別 ー 記録の確定")
     '次を含めること。\\n－入力者の識別\\n－記録の確定'
@@ -79,6 +79,15 @@ def join_wrap(before: str, after: str) -> str:
     return before + after
 
 
+def starts_list_entry(line: str) -> bool:
+    """Whether a line starts a list entry (「－」「・」「(1)」「①」…), so a break before it is kept.
+
+    >>> starts_list_entry("－入力者の識別"), starts_list_entry("定めること。")
+    (True, False)
+    """
+    return bool(_LIST_START.match(line.lstrip()))
+
+
 def join_wrapped_lines(text: str) -> str:
     """Join a line break that only wraps a sentence; keep breaks before list entries.
 
@@ -90,7 +99,7 @@ def join_wrapped_lines(text: str) -> str:
     for line in lines:
         if not line:
             continue
-        if out and not _LIST_START.match(line) and not _SENTENCE_END.search(out[-1]):
+        if out and not starts_list_entry(line) and not _SENTENCE_END.search(out[-1]):
             out[-1] = join_wrap(out[-1], line)
         else:
             out.append(line)

@@ -24,7 +24,8 @@ class SourceResult:
 
     rows: list[TableRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    units_read: int = 0
+    units_read: int = 0  # lines of a text dump, pages of a PDF
+    pages: list[dict] = field(default_factory=list)  # PDFs: how each page was read
 
 
 def read_ocr_text(path: Path, *, toc: Toc, label: str | None = None) -> SourceResult:
@@ -41,7 +42,18 @@ def read_ocr_text(path: Path, *, toc: Toc, label: str | None = None) -> SourceRe
     return result
 
 
-READERS = {"ocr-text": read_ocr_text}
+def read_pdf(path: Path, *, toc: Toc, label: str | None = None) -> SourceResult:
+    """Given a PDF of the table (born-digital or scanned), return its rows; sources carry page and cell box."""
+    from .pdf import read_pdf_block
+
+    block, table = read_pdf_block(path)
+    result = read_block(block, file=label or path.name, toc=toc)
+    if not result.rows:
+        raise SourceError(f"{path}: 表はありますが、遵守事項 ①… と記載箇所 「1.1 …」 のある行が一つも読めません")
+    return SourceResult(result.rows, result.problems, pages=table.pages_summary())
+
+
+READERS = {"ocr-text": read_ocr_text, "pdf": read_pdf}
 
 
 def read_source(spec: SourceSpec, *, toc: Toc, label: str) -> SourceResult:
@@ -58,4 +70,5 @@ def ingest(edition: Edition) -> SourceResult:
         total.rows.extend(result.rows)
         total.problems.extend(result.problems)
         total.units_read += result.units_read
+        total.pages.extend({"file": label, **page} for page in result.pages)
     return total

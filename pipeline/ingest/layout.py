@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SourceError
+from ..model import Source
 from ..normalize import join_wrap
 
 _P_TAG = re.compile(r"</?p\s*>", re.I)
@@ -32,12 +33,21 @@ class RawCell:
 
     column: int
     paragraphs: list[str]
+    bbox: tuple[float, float, float, float] | None = None  # PDF points (x0, top, x1, bottom), PDFs only
 
 
 @dataclass
 class RawRow:
-    line: int  # 1-based line number in the source
+    line: int  # 1-based line number in a text source; the row number in a PDF's table
     cells: list[RawCell]
+    page: int | None = None  # PDFs only
+
+    def source(self, file: str, cell: RawCell | None = None) -> Source:
+        """Where this row (or one of its cells) was read: file and line, or file, page and cell box."""
+        column = cell.column if cell else None
+        if self.page is None:
+            return Source(file, self.line, column=column)
+        return Source(file, page=self.page, column=column, bbox=cell.bbox if cell else None)
 
     def cell(self, column: int) -> RawCell | None:
         for cell in self.cells:
@@ -48,7 +58,7 @@ class RawRow:
 
 @dataclass
 class RawBlock:
-    layout: str  # "tsv", "spaced" or "text"
+    layout: str  # "tsv", "spaced", "text" or "pdf"
     rows: list[RawRow] = field(default_factory=list)
 
 

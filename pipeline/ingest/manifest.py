@@ -12,7 +12,7 @@ from rapidfuzz import fuzz
 from ..errors import ManifestError
 from ..model import VOLUMES
 
-SOURCE_KINDS = ("ocr-text",)  # "pdf" comes with PDF ingestion
+SOURCE_KINDS = ("ocr-text", "pdf")
 
 
 @dataclass(frozen=True)

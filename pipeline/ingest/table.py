@@ -241,7 +241,7 @@ def _read_rows(rows: list[RawRow], groups: list[Group], *, file: str, toc: Toc) 
     problems: list[Problem] = []
     current: dict[int, list[Place]] = {}  # place column -> headings in force
     for row in rows:
-        table_row = TableRow(Source(file, row.line))
+        table_row = TableRow(row.source(file))
         for group in groups:
             problems.extend(_fill_places(row, group, current, file=file))
             if not group.items:
@@ -274,7 +274,7 @@ def _fill_places(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
             if coarser and len(coarser) == 1 and len(places) == 1 and "." in places[0].section:
                 parent, child = coarser[0].section, places[0].section
                 if parent != child and not child.startswith(parent + "."):
-                    problems.append(Problem(Source(file, row.line, column=col), "misnested", cell.paragraphs[0], group.volume,
+                    problems.append(Problem(row.source(file, cell), "misnested", cell.paragraphs[0], group.volume,
                                             detail=f"{child} は {parent} の下にない（{child} として扱った）"))
     return problems
 
@@ -286,7 +286,7 @@ def _group_items(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
     if not cells:
         return [], []
     cell = cells[0]
-    source = Source(file, row.line, column=cell.column)
+    source = row.source(file, cell)
     # Items with their paragraphs; a heading paragraph inside the cell applies to the items after it.
     entries: list[tuple[int, list[str], Place | None]] = []
     inline: Place | None = None
@@ -352,5 +352,5 @@ def _group_notes(row: RawRow, group: Group, ordered: list[Item | None], *, file:
             annotates = (item.id,) if item else ()
         else:
             annotates = every
-        notes.append(Note(group.volume, paragraph, Source(file, row.line, column=col), annotates))
+        notes.append(Note(group.volume, paragraph, row.source(file, row.cell(col)), annotates))
     return notes

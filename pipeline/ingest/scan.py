@@ -1,0 +1,286 @@
+"""Pages without a usable text layer: the ruled grid from the rendered image, the text from Tesseract.
+
+    render (PyMuPDF, grey) → deskew (projection profile) → ruling lines (OpenCV morphology)
+    → grid: row and column boundaries; a cell whose top (left) border is missing is spanned
+    → text: the page's own text layer (a scanner's OCR layer), or Tesseract ``jpn`` on each
+            column strip with the ruling erased, run on both cores
+    → the same ``PageRead`` as a born-digital page.
+
+A born-digital page whose text layer is unusable keeps its vector grid and only gets its text here.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .pdf import Cell, Glyph, PageRead, cell_text
+
+Box = tuple[float, float, float, float]
+INK = 160  # grey level below which a pixel is ink
+OCR_CONFIG = "--psm 6"
+
+
+@dataclass
+class Grid:
+    """A page's grid in pixels of the deskewed image: rows of cell boxes, ``None`` where spanned."""
+
+    rows: list[list[Box | None]]
+
+
+@dataclass
+class Job:
+    """One region to OCR: which page, and where (pixels of the deskewed image)."""
+
+    page: int
+    box: tuple[int, int, int, int]
+
+
+def render(path: Path, index: int, dpi: int) -> np.ndarray:
+    import pymupdf
+
+    with pymupdf.open(path) as doc:
+        pix = doc[index].get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
+        return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width).copy()
+
+
+def skew_angle(gray: np.ndarray) -> float:
+    """Given a page image, return the angle (degrees) that makes its ruling lines level.
+
+    The projection profile of the ink is sharpest when rows of ink line up with pixel rows.
+    """
+    import cv2
+
+    small = cv2.resize((gray < INK).astype(np.uint8) * 255, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    h, w = small.shape
+
+    def sharpness(angle: float) -> float:
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        rotated = cv2.warpAffine(small, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+        profile = rotated.sum(axis=1, dtype=np.float64)
+        return float((profile ** 2).sum())
+
+    best = max(np.arange(-2.0, 2.01, 0.1), key=sharpness)
+    return float(max(np.arange(best - 0.1, best + 0.101, 0.02), key=sharpness))
+
+
+def deskew(gray: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return the image rotated by ``angle`` and the 2×3 matrix that maps page pixels onto it."""
+    import cv2
+
+    h, w = gray.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    return cv2.warpAffine(gray, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=255), m
+
+
+def ruling(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the horizontal and vertical ruling lines (long thin runs of ink)."""
+    import cv2
+
+    ink = (gray < INK).astype(np.uint8) * 255
+    length = max(40, gray.shape[1] // 80)
+    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    return horizontal, vertical
+
+
+def _segments(mask: np.ndarray, axis: int) -> list[tuple[float, int, int]]:
+    """Connected runs in a line mask: (position across, start along, end along)."""
+    import cv2
+
+    count, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    out = []
+    for n in range(1, count):
+        x, y, w, h, _ = stats[n]
+        if axis == 0:  # horizontal
+            out.append((float(centroids[n][1]), int(x), int(x + w)))
+        else:
+            out.append((float(centroids[n][0]), int(y), int(y + h)))
+    return out
+
+
+def _cluster(positions: list[float], tolerance: float) -> list[float]:
+    groups: list[list[float]] = []
+    for p in sorted(positions):
+        if groups and p - groups[-1][-1] <= tolerance:
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+    return [sum(g) / len(g) for g in groups]
+
+
+def _coverage(segments: list[tuple[float, int, int]], at: float, start: float, end: float, tolerance: float) -> float:
+    """How much of [start, end] the segments at position ``at`` cover (0–1)."""
+    spans = sorted((max(a, start), min(b, end)) for p, a, b in segments if abs(p - at) <= tolerance and b > start and a < end)
+    covered, reach = 0.0, start
+    for a, b in spans:
+        if b > reach:
+            covered += b - max(a, reach)
+            reach = b
+    return covered / max(1.0, end - start)
+
+
+def find_grid(gray: np.ndarray) -> Grid | None:
+    """Given a deskewed page image, return its ruled grid, spanned cells as ``None``; ``None`` if no table."""
+    horizontal, vertical = ruling(gray)
+    hsegs = [s for s in _segments(horizontal, 0) if s[2] - s[1] > gray.shape[1] * 0.02]
+    vsegs = [s for s in _segments(vertical, 1) if s[2] - s[1] > gray.shape[0] * 0.01]
+    if len(hsegs) < 3 or len(vsegs) < 3:
+        return None
+    tolerance = max(4.0, gray.shape[1] / 800)
+    ys = _cluster([s[0] for s in hsegs], tolerance)
+    xs = _cluster([s[0] for s in vsegs], tolerance)
+    # Keep boundaries that are real lines of the table, not a stray mark.
+    ys = [y for y in ys if _coverage(hsegs, y, xs[0], xs[-1], tolerance) > 0.05]
+    xs = [x for x in xs if _coverage(vsegs, x, ys[0], ys[-1], tolerance) > 0.05]
+    if len(ys) < 3 or len(xs) < 3:
+        return None
+    rows_n, cols_n = len(ys) - 1, len(xs) - 1
+    top_open = [[i > 0 and _coverage(hsegs, ys[i], xs[j], xs[j + 1], tolerance) < 0.6 for j in range(cols_n)] for i in range(rows_n)]
+    left_open = [[j > 0 and _coverage(vsegs, xs[j], ys[i], ys[i + 1], tolerance) < 0.6 for j in range(cols_n)] for i in range(rows_n)]
+    rows: list[list[Box | None]] = []
+    for i in range(rows_n):
+        row: list[Box | None] = []
+        for j in range(cols_n):
+            if top_open[i][j] or left_open[i][j]:
+                row.append(None)
+                continue
+            i2, j2 = i + 1, j + 1
+            while i2 < rows_n and top_open[i2][j]:
+                i2 += 1
+            while j2 < cols_n and left_open[i][j2]:
+                j2 += 1
+            row.append((xs[j], ys[i], xs[j2], ys[i2]))
+        rows.append(row)
+    return Grid(rows)
+
+
+def erase_ruling(gray: np.ndarray) -> np.ndarray:
+    import cv2
+
+    horizontal, vertical = ruling(gray)
+    lines = cv2.dilate(horizontal | vertical, np.ones((5, 5), np.uint8))
+    out = gray.copy()
+    out[lines > 0] = 255
+    return out
+
+
+def ocr_jobs(page: int, grid: Grid) -> list[Job]:
+    """The regions to OCR on one page: column strips over runs of rows without horizontal spans,
+    and each cell of a row with horizontally spanned cells (a header of volume names)."""
+    jobs: list[Job] = []
+    run: list[int] = []
+
+    def flush():
+        if not run:
+            return
+        top, bottom = grid.rows[run[0]], grid.rows[run[-1]]
+        for j, box in enumerate(top):
+            lefts = [b for r in run if (b := grid.rows[r][j])]
+            if box is None and not lefts:
+                continue
+            x0 = min(b[0] for b in lefts)
+            x1 = max(b[2] for b in lefts)
+            y0 = min(b[1] for b in lefts)
+            y1 = max(b[3] for b in lefts + [b for b in bottom if b])
+            jobs.append(Job(page, (int(x0) + 3, int(y0) + 3, int(x1) - 3, int(y1) - 3)))
+        run.clear()
+
+    xs = _cluster([v for row in grid.rows for b in row if b for v in (b[0], b[2])], 3.0)
+    for i, row in enumerate(grid.rows):
+        if any(box and box[2] > _next(xs, box[0]) + 3 for box in row):
+            flush()
+            jobs.extend(Job(page, (int(b[0]) + 3, int(b[1]) + 3, int(b[2]) - 3, int(b[3]) - 3)) for b in row if b)
+        else:
+            run.append(i)
+    flush()
+    return jobs
+
+
+def _next(xs: list[float], x: float) -> float:
+    """The column boundary right of ``x``."""
+    return min((v for v in xs if v > x + 3), default=x)
+
+
+def ocr_region(image: np.ndarray, box: tuple[int, int, int, int]) -> list[Glyph]:
+    """Tesseract ``jpn`` over one region; words with boxes in page pixels."""
+    import pytesseract
+    from PIL import Image
+
+    x0, y0, x1, y1 = box
+    crop = image[max(0, y0):y1, max(0, x0):x1]
+    if crop.size == 0 or (crop < INK).sum() < 20:
+        return []
+    data = pytesseract.image_to_data(Image.fromarray(crop), lang="jpn", config=OCR_CONFIG, output_type=pytesseract.Output.DICT)
+    glyphs = []
+    for text, left, top, width, height in zip(data["text"], data["left"], data["top"], data["width"], data["height"]):
+        if text and text.strip():
+            glyphs.append(Glyph(text.strip(), x0 + left, y0 + top, x0 + left + width, y0 + top + height))
+    return glyphs
+
+
+def read_scanned_pages(path: Path, pages: dict[int, tuple[list[Glyph] | None, list | None]], *, dpi: int, workers: int = 2):
+    """Given page indexes with their text layer (if usable) and vector grid (if any, in PDF points),
+    yield (index, PageRead) for each."""
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    scale = dpi / 72
+    prepared = {}
+    jobs: list[Job] = []
+    for index, (layer, vector_grid) in pages.items():
+        gray = render(path, index, dpi)
+        if vector_grid is not None:
+            matrix = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+            grid = Grid([[tuple(v * scale for v in box) if box else None for box in row] for row in vector_grid])
+            grid_from = "lines"
+        else:
+            angle = skew_angle(gray)
+            gray, matrix = deskew(gray, angle)
+            grid = find_grid(gray)
+            grid_from = "image"
+        if grid is None:
+            prepared[index] = None
+            continue
+        if layer is not None:
+            glyphs = [_transform(g, scale, matrix) for g in layer]
+            text_from = "ocr-text-layer"
+        else:
+            glyphs = []
+            clean = erase_ruling(gray)
+            for job in ocr_jobs(index, grid):
+                jobs.append(job)
+            gray = clean
+            text_from = "ocr"
+        prepared[index] = (gray, grid, glyphs, text_from, grid_from)
+    images = {i: p[0] for i, p in prepared.items() if p}
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = pool.map(lambda job: (job.page, ocr_region(images[job.page], job.box)), jobs)
+        for page, found in results:
+            prepared[page][2].extend(found)
+    for index, entry in prepared.items():
+        if entry is None:
+            yield index, PageRead(index + 1, [], "ocr", "image")
+            continue
+        _, grid, glyphs, text_from, grid_from = entry
+        rows = []
+        for row in grid.rows:
+            cells: list[Cell | None] = []
+            for box in row:
+                if box is None:
+                    cells.append(None)
+                    continue
+                cell = cell_text(glyphs, box)
+                cells.append(Cell(cell.text, tuple(v / scale for v in box), cell.ends_full))
+            rows.append(cells)
+        yield index, PageRead(index + 1, rows, text_from, grid_from)
+
+
+def _transform(glyph: Glyph, scale: float, matrix: np.ndarray) -> Glyph:
+    """A glyph of the page's text layer (points) in pixels of the deskewed image."""
+    cx, cy = (glyph.x0 + glyph.x1) / 2 * scale, (glyph.top + glyph.bottom) / 2 * scale
+    nx, ny = matrix @ np.array([cx, cy, 1.0])
+    hw, hh = (glyph.x1 - glyph.x0) / 2 * scale, (glyph.bottom - glyph.top) / 2 * scale
+    return Glyph(glyph.text, nx - hw, ny - hh, nx + hw, ny + hh)

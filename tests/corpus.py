@@ -1,0 +1,443 @@
+"""A corpus of correlation-table PDFs rendered from hand-checked truth, for tests and bench/.
+
+The truth (``tests/truth/v6.0-sample.json``) is the real sample's rows with the OCR noise corrected
+where it could be verified. Each PDF is laid out like the guideline's table: landscape, 8 ruled
+columns in three volume blocks under a two-level header repeated on every page, 記載箇所 and 備考
+cells spanning the rows that share them, wrapped multi-item cells, rows broken across pages, page
+numbers in the footer. Variants change how the PDF carries its text:
+
+    truetype      embedded TrueType subset (IPA Gothic), A3; page 2 stored rotated (/Rotate 90)
+    cid           reportlab's non-embedded CID font HeiseiKakuGo-W5, A4
+    kangxi        as truetype, but the ToUnicode map says Kangxi radicals (⽬ for 目)
+    letterspaced  as truetype, with wide letter spacing (「医 療 情 報」 in a naive text layer)
+    no-tounicode  as truetype, without ToUnicode maps: the text layer reads 「(cid:123)」
+    scan          image only: pages rendered at 300 dpi, a little skew and noise
+    scan-ocr      the scan with a Tesseract ``jpn`` text layer (as a scanner's OCR leaves it)
+
+Everything is deterministic: the same truth gives the same pages. Run ``python -m tests.corpus DIR``
+to write the corpus.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.ingest.pdf import NOT_AT_LINE_END, NOT_AT_LINE_START
+
+TRUTH = Path(__file__).resolve().parent / "truth" / "v6.0-sample.json"
+FONT_FILE = Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf")
+MM = 72 / 25.4
+A3 = (420 * MM, 297 * MM)  # landscape
+A4 = (297 * MM, 210 * MM)
+VOLUMES = ("gov", "mgmt", "ctrl")
+HEADER_VOLUMES = (("経営管理編", 2), ("企画管理編", 3), ("システム運用編", 3))
+HEADER_LABELS = ("記載箇所", "遵守事項", "記載箇所", "遵守事項", "備考", "記載箇所", "遵守事項", "備考")
+WIDTHS = (30, 70, 30, 70, 30, 30, 70, 30)  # relative column widths
+PLACE_COLUMNS = (0, 2, 5)
+NOTE_COLUMNS = (4, 7)
+VARIANTS = ("truetype", "cid", "kangxi", "letterspaced", "no-tounicode", "scan", "scan-ocr")
+SCANNED = ("scan", "scan-ocr")
+
+
+# --- the truth as table cells -------------------------------------------------------------------
+
+def load_truth(path: Path = TRUTH) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def truth_cells(row: dict) -> list[str]:
+    """Given one truth row, return its 8 cells as printed (items and headings one per line)."""
+    cells = []
+    for volume in VOLUMES:
+        part = row.get(volume, {})
+        cells.append("\n".join(part.get("places", [])))
+        cells.append("\n".join(part.get("items", [])))
+        if volume != "gov":
+            cells.append(part.get("note", ""))
+    return cells
+
+
+def truth_table(truth: dict, rows: slice | None = None) -> list[list[str]]:
+    table = [truth_cells(r) for r in truth["rows"]]
+    return table[rows] if rows else table
+
+
+# --- layout ---------------------------------------------------------------------------------------
+
+@dataclass
+class Style:
+    page: tuple[float, float] = A3
+    font_size: float = 8.0
+    margin: float = 12 * MM
+    pad: float = 1.6 * MM
+    char_space: float = 0.0
+
+    @property
+    def leading(self) -> float:
+        return self.font_size * 1.35
+
+
+@dataclass
+class Piece:
+    """The part of one table row drawn on one page: the lines of each cell, and which cells continue a span."""
+
+    row: int
+    lines: list[list[str]]
+    hidden: list[bool]  # the cell continues the span above (no top border)
+    height: float
+    continued: bool = False  # the rest of a row broken at the page end
+
+
+@dataclass
+class Pages:
+    pages: list[list[Piece]] = field(default_factory=list)
+    broken_rows: list[int] = field(default_factory=list)  # rows split across a page break
+
+
+def wrap(text: str, width: float, measure) -> list[str]:
+    """Given a cell's text, return its lines: hard breaks kept, long lines broken to ``width``.
+
+    Lines break between two Japanese characters or at a space between Latin words, never inside
+    a Latin word or at a space next to Japanese (so joining the lines again gives back the text).
+    """
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        rest = paragraph
+        while measure(rest) > width:
+            cut = _break_at(rest, width, measure)
+            lines.append(rest[:cut].rstrip(" "))
+            rest = rest[cut:].lstrip(" ")
+        lines.append(rest)
+    return [line for line in lines if line] if text else []
+
+
+
+
+def _break_at(text: str, width: float, measure) -> int:
+    fit = 1
+    while fit < len(text) and measure(text[: fit + 1]) <= width:
+        fit += 1
+    for cut in range(fit, 0, -1):
+        before, after = text[cut - 1], text[cut] if cut < len(text) else ""
+        if not after:
+            return cut
+        if before == " " and cut >= 2 and text[cut - 2].isascii() and after.isascii():
+            return cut  # at a space between Latin words
+        if " " in (before, after) or (before.isascii() and after.isascii()):
+            continue  # never next to a space that a join would lose, never inside Latin
+        if after not in NOT_AT_LINE_START and before not in NOT_AT_LINE_END:
+            return cut
+    return fit
+
+
+def paginate(table: list[list[str]], style: Style, measure) -> Pages:
+    """Given the table's cells, return the pieces on each page, breaking tall rows at page ends."""
+    width, height = style.page
+    inner = width - 2 * style.margin
+    cols = [w * inner / sum(WIDTHS) for w in WIDTHS]
+    lines = [[wrap(cell, col - 2 * style.pad, measure) for cell, col in zip(row, cols)] for row in table]
+    hidden = [[False] * 8 for _ in table]
+    for r in range(1, len(table)):
+        for c in PLACE_COLUMNS + NOTE_COLUMNS:
+            place = {4: 2, 7: 5}.get(c, c)  # a 備考 spans only within its 記載箇所's span
+            same = table[r][c] and table[r][c] == table[r - 1][c] and table[r][place] == table[r - 1][place]
+            if same and (c in PLACE_COLUMNS or hidden[r][place]):
+                hidden[r][c] = True
+                lines[r][c] = []
+    top = height - style.margin - 10 * MM  # below the title
+    header = 2 * (style.leading + 2 * style.pad)
+    bottom = style.margin + 8 * MM  # above the footer
+    out = Pages([[]])
+    room = top - header - bottom
+    for r, row_lines in enumerate(lines):
+        rest = row_lines
+        continued = False
+        while True:
+            need = max(len(c) for c in rest) * style.leading + 2 * style.pad
+            if need <= room:
+                out.pages[-1].append(Piece(r, rest, hidden[r] if not continued else [False] * 8, need, continued))
+                room -= need
+                break
+            fit = int((room - 2 * style.pad) // style.leading)
+            if fit >= 3 and max(len(c) for c in rest) > fit:
+                out.pages[-1].append(Piece(r, [c[:fit] for c in rest], hidden[r] if not continued else [False] * 8,
+                                           fit * style.leading + 2 * style.pad, continued))
+                rest = [c[fit:] for c in rest]
+                continued = True
+                if r not in out.broken_rows:
+                    out.broken_rows.append(r)
+            out.pages.append([])
+            room = top - header - bottom
+    return out
+
+
+# --- drawing ----------------------------------------------------------------------------------------
+
+def render(table: list[list[str]], path: Path, *, style: Style | None = None, font: str = "truetype",
+           rotate_page: int | None = None) -> Pages:
+    """Draw the table into a PDF at ``path``; return how it was paginated."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    style = style or Style()
+    if font == "cid":
+        name = "HeiseiKakuGo-W5"
+        pdfmetrics.registerFont(UnicodeCIDFont(name))
+    else:
+        name = "IPAGothic"
+        pdfmetrics.registerFont(TTFont(name, str(FONT_FILE)))
+    measure = lambda s: pdfmetrics.stringWidth(s, name, style.font_size) + style.char_space * len(s)  # noqa: E731
+    pages = paginate(table, style, measure)
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=style.page, invariant=1, pageCompression=1)
+    pdf.setTitle("各編間相関表")
+    width, height = style.page
+    inner = width - 2 * style.margin
+    cols = [w * inner / sum(WIDTHS) for w in WIDTHS]
+    xs = [style.margin + sum(cols[:i]) for i in range(9)]
+    for number, pieces in enumerate(pages.pages, 1):
+        pdf.setLineWidth(0.5)
+        top = height - style.margin - 10 * MM
+        if number == 1:
+            pdf.setFont(name, style.font_size * 1.6)
+            pdf.drawString(style.margin, height - style.margin - 5 * MM, "各編間相関表")
+        y = _draw_header(pdf, xs, top, style, name)
+        for piece in pieces:
+            _draw_piece(pdf, xs, y, piece, style, name)
+            y -= piece.height
+        row = style.leading + 2 * style.pad
+        for i, x in enumerate(xs):  # the volume names span their blocks: inner lines start below them
+            pdf.line(x, top if i in (0, 2, 5, 8) else top - row, x, y)
+        pdf.line(xs[0], y, xs[-1], y)
+        pdf.setFont(name, style.font_size)
+        pdf.drawCentredString(width / 2, style.margin, f"- {number} -")
+        pdf.showPage()
+    pdf.save()
+    data = buffer.getvalue()
+    if rotate_page is not None:
+        data = _store_rotated(data, rotate_page)
+    path.write_bytes(data)
+    return pages
+
+
+def _draw_header(pdf, xs, top, style: Style, font: str) -> float:
+    row = style.leading + 2 * style.pad
+    pdf.setFont(font, style.font_size)
+    pdf.line(xs[0], top, xs[-1], top)
+    start = 0
+    for label, span in HEADER_VOLUMES:
+        pdf.drawCentredString((xs[start] + xs[start + span]) / 2, top - style.pad - style.font_size, label)
+        start += span
+    pdf.line(xs[0], top - row, xs[-1], top - row)
+    for c, label in enumerate(HEADER_LABELS):
+        pdf.drawCentredString((xs[c] + xs[c + 1]) / 2, top - row - style.pad - style.font_size, label)
+    pdf.line(xs[0], top - 2 * row, xs[-1], top - 2 * row)
+    return top - 2 * row
+
+
+def _draw_piece(pdf, xs, y, piece: Piece, style: Style, font: str) -> None:
+    from reportlab.pdfbase import pdfmetrics
+
+    pdf.setFont(font, style.font_size)
+    for c in range(8):
+        if not piece.hidden[c]:
+            pdf.line(xs[c], y, xs[c + 1], y)
+        baseline = y - style.pad - style.font_size
+        for line in piece.lines[c]:
+            if style.char_space:  # every glyph placed on its own, as letter-spaced PDFs do
+                x = xs[c] + style.pad
+                for char in line:
+                    pdf.drawString(x, baseline, char)
+                    x += pdfmetrics.stringWidth(char, font, style.font_size) + style.char_space
+            else:
+                pdf.drawString(xs[c] + style.pad, baseline, line)
+            baseline -= style.leading
+
+
+def _store_rotated(data: bytes, page_index: int) -> bytes:
+    """Store one page the way a scanner driver or an office suite may: portrait, with /Rotate 90."""
+    import pymupdf
+
+    src = pymupdf.open(stream=data, filetype="pdf")
+    out = pymupdf.open()
+    for index, page in enumerate(src):
+        rect = page.rect
+        if index == page_index:
+            new = out.new_page(width=rect.height, height=rect.width)
+            new.show_pdf_page(new.rect, src, index, rotate=90)
+            new.set_rotation(90)
+        else:
+            out.new_page(width=rect.width, height=rect.height).show_pdf_page(rect, src, index)
+    return out.tobytes(garbage=3, deflate=True, no_new_id=True)
+
+
+# --- text-layer defects -------------------------------------------------------------------------------
+
+# Ideographs whose Kangxi radical look-alikes broken PDFs put in the text layer (⽬ U+2F6C for 目 …).
+KANGXI = {unicodedata.normalize("NFKC", chr(c)): chr(c) for c in range(0x2F00, 0x2FD6)}
+
+
+def rewrite_tounicode(data: bytes, how: str) -> bytes:
+    """Given a PDF, return it with every font's ToUnicode map made Kangxi (``kangxi``) or removed (``drop``)."""
+    import pymupdf
+
+    doc = pymupdf.open(stream=data, filetype="pdf")
+    for xref in range(1, doc.xref_length()):
+        kind, value = doc.xref_get_key(xref, "ToUnicode")
+        if kind != "xref":
+            continue
+        if how == "drop":
+            doc.xref_set_key(xref, "ToUnicode", "null")
+            continue
+        target = int(value.split()[0])
+        cmap = doc.xref_stream(target).decode("latin-1")
+        doc.update_stream(target, re.sub(r"<([0-9A-Fa-f]{4})>(?=\s*(?:\n|$))", _kangxi_hex, cmap).encode("latin-1"))
+    return doc.tobytes(garbage=3, deflate=True, no_new_id=True)
+
+
+def _kangxi_hex(match: re.Match) -> str:
+    char = chr(int(match.group(1), 16))
+    return f"<{ord(KANGXI.get(char, char)):04X}>"
+
+
+# --- scans --------------------------------------------------------------------------------------------
+
+def scan(data: bytes, *, dpi: int = 300, seed: int = 6, ocr_layer: bool = False) -> bytes:
+    """Given a born-digital PDF, return an image-only scan of it (skewed, speckled), optionally with a
+    Tesseract ``jpn`` text layer."""
+    import numpy as np
+    import pymupdf
+    from PIL import Image
+
+    src = pymupdf.open(stream=data, filetype="pdf")
+    out = pymupdf.open()
+    rng = np.random.default_rng(seed)
+    for index, page in enumerate(src):
+        pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
+        image = Image.frombytes("L", (pix.width, pix.height), pix.samples)
+        angle = float(rng.uniform(-0.6, 0.6))
+        image = image.rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=255)
+        pixels = np.asarray(image, dtype=np.int16)
+        pixels = pixels + rng.normal(0, 12, pixels.shape).astype(np.int16)
+        specks = rng.random(pixels.shape) < 0.0004
+        pixels[specks] = 0
+        image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+        if ocr_layer:
+            page_pdf = _tesseract_pdf(image, dpi)
+            out.insert_pdf(pymupdf.open(stream=page_pdf, filetype="pdf"))
+        else:
+            png = io.BytesIO()
+            image.save(png, format="PNG", optimize=False)
+            new = out.new_page(width=page.rect.width, height=page.rect.height)
+            new.insert_image(new.rect, stream=png.getvalue())
+    out.set_metadata({})
+    return out.tobytes(garbage=3, deflate=True, no_new_id=True)
+
+
+def _tesseract_pdf(image, dpi: int) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        png = Path(tmp) / "page.png"
+        image.save(png, dpi=(dpi, dpi))
+        subprocess.run(["tesseract", str(png), str(Path(tmp) / "page"), "-l", "jpn", "--dpi", str(dpi), "pdf"],
+                       check=True, capture_output=True, env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"})
+        return (Path(tmp) / "page.pdf").read_bytes()
+
+
+# --- the corpus ---------------------------------------------------------------------------------------
+
+@dataclass
+class CorpusPdf:
+    variant: str
+    path: Path
+    table: list[list[str]]  # the truth cells of the rows it holds
+    broken_rows: list[int]
+    pages: int
+
+
+def make(variant: str, folder: Path, *, rows: slice | None = None, truth: dict | None = None) -> CorpusPdf:
+    """Write one variant of the corpus into ``folder``; ``rows`` picks a slice of the truth rows."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}")
+    table = truth_table(truth or load_truth(), rows)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"correlation-table-{variant}.pdf"
+    tmp = folder / f".{variant}.tmp.pdf"
+    style = Style(page=A4, font_size=6.5, margin=8 * MM) if variant == "cid" else Style()
+    if variant == "letterspaced":
+        style.char_space = 1.2
+    pages = render(table, tmp, style=style, font="cid" if variant == "cid" else "truetype",
+                   rotate_page=1 if variant == "truetype" else None)
+    data = tmp.read_bytes()
+    tmp.unlink()
+    if variant == "kangxi":
+        data = rewrite_tounicode(data, "kangxi")
+    elif variant == "no-tounicode":
+        data = rewrite_tounicode(data, "drop")
+    elif variant in SCANNED:
+        data = scan(data, ocr_layer=variant == "scan-ocr")
+    path.write_bytes(data)
+    return CorpusPdf(variant, path, table, pages.broken_rows, len(pages.pages))
+
+
+def main(argv: list[str]) -> int:
+    folder = Path(argv[0]) if argv else Path("build/corpus")
+    for variant in argv[1:] or VARIANTS:
+        made = make(variant, folder)
+        print(f"{made.path}  {made.pages} ページ、{len(made.table)} 行、ページをまたぐ行 {len(made.broken_rows)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
+
+
+# --- scoring ------------------------------------------------------------------------------------------
+
+@dataclass
+class Score:
+    cells: int
+    exact: int
+    errors: int  # character edits (Levenshtein) over all cells
+    chars: int  # characters of the truth
+    mismatches: list[tuple[int, int, str, str]]  # (row, column, truth, read)
+
+    @property
+    def cell_accuracy(self) -> float:
+        return self.exact / self.cells if self.cells else 0.0
+
+    @property
+    def cer(self) -> float:
+        return self.errors / self.chars if self.chars else 0.0
+
+
+def score(read: list[list[str]], truth: list[list[str]]) -> Score:
+    """Compare cells read from a PDF with the truth, both after basic cleaning."""
+    from rapidfuzz.distance import Levenshtein
+
+    from pipeline.normalize import clean
+
+    result = Score(0, 0, 0, 0, [])
+    for r in range(max(len(read), len(truth))):
+        got_row = read[r] if r < len(read) else [""] * 8
+        want_row = truth[r] if r < len(truth) else [""] * 8
+        for c in range(8):
+            got = clean(got_row[c] if c < len(got_row) else "")
+            want = clean(want_row[c])
+            result.cells += 1
+            result.chars += len(want)
+            if got == want:
+                result.exact += 1
+            else:
+                result.errors += Levenshtein.distance(got, want)
+                result.mismatches.append((r, c, want, got))
+    return result

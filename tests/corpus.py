@@ -70,6 +70,34 @@ def truth_table(truth: dict, rows: slice | None = None) -> list[list[str]]:
     return table[rows] if rows else table
 
 
+def truth_ids(truth: dict) -> set[str]:
+    """The requirement IDs the truth rows hold (volume-section-item)."""
+    return {i for row in truth["rows"] for ids in _row_ids(row).values() for i in ids}
+
+
+def truth_links(truth: dict) -> set[str]:
+    """The correlations the truth rows make, as ``correlations.jsonl`` IDs (a row with two or more volumes)."""
+    from pipeline.model import id_key
+
+    links = set()
+    for row in truth["rows"]:
+        ids = _row_ids(row)
+        if len(ids) >= 2:
+            links.add("+".join(i for v in VOLUMES for i in sorted(ids.get(v, []), key=id_key)))
+    return links
+
+
+def _row_ids(row: dict) -> dict[str, set[str]]:
+    from pipeline.model import CIRCLED
+
+    out = {}
+    for volume in VOLUMES:
+        if volume in row and row[volume].get("items"):
+            section = row[volume]["places"][0].split()[0].rstrip(".")
+            out[volume] = {f"{volume}-{section}-{CIRCLED.index(item[0]) + 1}" for item in row[volume]["items"]}
+    return out
+
+
 # --- layout ---------------------------------------------------------------------------------------
 
 @dataclass
@@ -125,6 +153,8 @@ def _break_at(text: str, width: float, measure) -> int:
     fit = 1
     while fit < len(text) and measure(text[: fit + 1]) <= width:
         fit += 1
+    if text[fit:fit + 1] == " " and text[fit - 1].isascii() and text[fit + 1:fit + 2].isascii():
+        return fit + 1  # a space between Latin words may hang past the edge
     for cut in range(fit, 0, -1):
         before, after = text[cut - 1], text[cut] if cut < len(text) else ""
         if not after:
@@ -441,3 +471,62 @@ def score(read: list[list[str]], truth: list[list[str]]) -> Score:
                 result.errors += Levenshtein.distance(got, want)
                 result.mismatches.append((r, c, want, got))
     return result
+
+
+# --- broken files -------------------------------------------------------------------------------------
+
+def bad_pdfs(folder: Path) -> dict[str, Path]:
+    """Files a maintainer may drop into raw/ by mistake: encrypted, truncated, zero pages, not a PDF,
+    a PDF with no table, and a blank scan."""
+    import pymupdf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    good = make("truetype", folder, rows=slice(0, 6)).path.read_bytes()
+    out = {}
+    doc = pymupdf.open(stream=good, filetype="pdf")
+    out["encrypted"] = folder / "encrypted.pdf"
+    doc.save(out["encrypted"], encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="secret", owner_pw="secret")
+    out["truncated"] = folder / "truncated.pdf"
+    out["truncated"].write_bytes(good[: len(good) // 2])
+    out["zero-pages"] = folder / "zero-pages.pdf"
+    out["zero-pages"].write_bytes(_zero_page_pdf())
+    out["not-a-pdf"] = folder / "not-a-pdf.pdf"
+    out["not-a-pdf"].write_text("経営管理編\t企画管理編\n① これは PDF ではありません\n", encoding="utf-8")
+    out["no-table"] = folder / "no-table.pdf"
+    _text_only_pdf(out["no-table"])
+    out["blank-scan"] = folder / "blank-scan.pdf"
+    blank = pymupdf.open()
+    page = blank.new_page(width=A4[0], height=A4[1])
+    pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(0, 0, 600, 420), False)
+    pix.clear_with(255)
+    page.insert_image(page.rect, pixmap=pix)
+    out["blank-scan"].write_bytes(blank.tobytes(no_new_id=True))
+    return out
+
+
+def _zero_page_pdf() -> bytes:
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"]
+    body = b"%PDF-1.4\n"
+    offsets = []
+    for n, obj in enumerate(objects, 1):
+        offsets.append(len(body))
+        body += b"%d 0 obj\n" % n + obj + b"\nendobj\n"
+    xref = len(body)
+    body += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    body += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    body += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return body
+
+
+def _text_only_pdf(path: Path) -> None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("IPAGothic", str(FONT_FILE)))
+    pdf = canvas.Canvas(str(path), pagesize=A4, invariant=1)
+    pdf.setFont("IPAGothic", 10)
+    for n, line in enumerate(["医療情報システムの安全管理に関するガイドライン", "本書には表がありません。", "① これは表の外の文です。"]):
+        pdf.drawString(60, A4[1] - 80 - n * 16, line)
+    pdf.showPage()
+    pdf.save()

@@ -63,6 +63,30 @@ class Toc:
         return None
 
 
+    def section_for(self, volume: str, section: str, title: str) -> str:
+        """Given a heading as read, return its section number: its own, unless the table of contents
+        gives that number another title and the title read clearly belongs to one other section of
+        the volume (OCR read 「10.」 as 「19.」).
+
+        >>> toc = Toc([TocEntry("ctrl", "10", "医療情報システムの利用者に関する認証等及び権限")])
+        >>> toc.section_for("ctrl", "19", "医療情報システムの利用者に関する認証等及び権限"), toc.section_for("ctrl", "19", "外部からの攻撃")
+        ('10', '19')
+        """
+        entries = [e for e in self.entries if e.volume == volume]
+        squeezed = _squeeze(title)
+        if not entries or not squeezed:
+            return section
+        own = next((e for e in entries if e.section == section), None)
+        if own and fuzz.ratio(_squeeze(own.title), squeezed) >= 60:
+            return section
+        depth = section.count(".")
+        entries = [e for e in entries if e.section.count(".") == depth]  # a digit misread, not a level lost
+        if not entries:
+            return section
+        best = max(entries, key=lambda e: fuzz.ratio(_squeeze(e.title), squeezed))
+        return best.section if fuzz.ratio(_squeeze(best.title), squeezed) >= 80 else section
+
+
 def _squeeze(title: str) -> str:
     return re.sub(r"[\s\u3000]|【[^】]*】", "", title)
 

@@ -146,7 +146,7 @@ def layer_glyphs(page, *, repair: bool) -> list[Glyph]:
 
 # --- cells -------------------------------------------------------------------------------------------
 
-def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float]) -> Cell:
+def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float], *, ocr: bool = False) -> Cell:
     """Given glyphs and a cell box, return the cell: lines by height, spaces by gaps, wraps joined.
 
     A space is a drawn space or a gap wider than the line's letter spacing by a fifth of the
@@ -155,6 +155,10 @@ def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float]) -> C
     and so does a break before a list entry (「－」, ①). Two Latin words across a wrap are one
     word cut in two when together they are wider than the cell and the line had no room for one
     more letter (a word that fits on a line is moved to the next line whole, not cut).
+
+    OCR word boxes are rough: there a line wraps unless it stops more than three
+    characters (or the next line's first word and one) short of the edge, and a line starting with 「ー」 (which no line may start with)
+    is a list entry.
     """
     x0, top, x1, bottom = bbox
     inside = [g for g in glyphs if x0 <= (g.x0 + g.x1) / 2 <= x1 and top <= (g.top + g.bottom) / 2 <= bottom]
@@ -171,29 +175,35 @@ def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float]) -> C
             lines.append([g])
     lines = [[g for g in sorted(line, key=lambda g: g.x0)] for line in lines if any(g.text != " " for g in line)]
     gaps = [b.x0 - a.x1 for line in lines for a, b in zip(line, line[1:]) if " " not in (a.text, b.text)]
-    threshold = max(0.0, statistics.median(gaps)) + size * 0.2 if gaps else size * 0.2
+    spacing = max(0.0, statistics.median(gaps)) if gaps else 0.0  # letter spacing
+    threshold = spacing + size * 0.2
     left, right = min(g.x0 for g in marks), max(g.x1 for g in marks)
     inner_right = max(right, x1 - (left - x0))  # as much padding on the right as on the left
-    text, room, last_word = "", 0.0, 0.0
+    text, room, last_word, one_token = "", 0.0, 0.0, False
     for n, line in enumerate(lines):
         words = _line_text(line, threshold)
         first = _first_word(line, threshold)
         if n == 0:
             text = words
-        elif room < first + threshold + size * 0.1 and not starts_list_entry(words):
+        elif (room < max(size * 3, first + size) if ocr else room < first + threshold + size * 0.1) and not _entry(words, ocr):
             first_mark = next(g for g in line if g.text != " ")
-            no_room = room < (first_mark.x1 - first_mark.x0) + threshold
-            cut_word = _latin(text[-1:]) and text[-1:].isalnum() and _latin(words[:1]) and words[:1].isalnum()
-            if cut_word and no_room and last_word + first > (inner_right - left) * 0.97:
+            no_room = room < (first_mark.x1 - first_mark.x0) + 2 * spacing - size * 0.02  # the next letter did not fit
+            cut_word = _latin(text[-1:]) and _latin(words[:1])
+            if cut_word and no_room and one_token and last_word + first > inner_right - left + size * 0.05:
                 text += words
             else:
                 text = join_wrap(text, words)
         else:
             text += "\n" + words
         marked = [g for g in line if g.text != " "]
-        room = inner_right - marked[-1].x1
+        room = inner_right - max(g.x1 for g in marked)
         last_word = _first_word(line[::-1], threshold)
+        one_token = last_word >= max(g.x1 for g in marked) - min(g.x0 for g in marked) - size * 0.05
     return Cell(text, bbox, room < size * 1.6)
+
+
+def _entry(line: str, ocr: bool) -> bool:
+    return starts_list_entry(line) or (ocr and line.startswith("ー"))
 
 
 def _line_text(line: list[Glyph], threshold: float) -> str:
@@ -264,6 +274,10 @@ def read_pdf_table(path: Path, *, workers: int = 2) -> PdfTable:
             if findings:
                 table.repairs[number] = findings
             glyphs = layer_glyphs(page, repair=state == "repairable") if state in ("usable", "repairable") else None
+            if glyphs and not grids and invisible_text(path, index):
+                # A scanner's OCR layer: whole-page words that run across cell borders. Read it again.
+                table.repairs.setdefault(number, []).append("透明な OCR 文字層（スキャナの OCR）は使わず、セルごとに読み直した")
+                glyphs = None
             if glyphs and grids:
                 text_from = "text-layer" if state == "usable" else "repaired-text-layer"
                 table.pages.append(PageRead(number, _grid_rows(grids, glyphs), text_from, "lines"))
@@ -277,6 +291,15 @@ def read_pdf_table(path: Path, *, workers: int = 2) -> PdfTable:
         for index, page_read in read_scanned_pages(path, to_ocr, dpi=RENDER_DPI, workers=workers):
             table.pages[index] = page_read
     return table
+
+
+def invisible_text(path: Path, index: int) -> bool:
+    """Whether a page's text is drawn invisible (render mode 3), as OCR layers over scans are."""
+    import pymupdf
+
+    with pymupdf.open(path) as doc:
+        spans = doc[index].get_texttrace()
+    return bool(spans) and sum(1 for s in spans if s["type"] == 3) >= 0.9 * len(spans)
 
 
 def _largest(grids):
@@ -316,7 +339,7 @@ def _starts_new_row(cells: list[Cell | None]) -> bool:
     for cell in cells:
         if cell and cell.text:
             first = cell.text.lstrip()
-            if first[:1] in CIRCLED or PLACE_RE.match(first) or _MISREAD_NUMBER.match(first):
+            if (first and first[0] in CIRCLED) or PLACE_RE.match(first) or _MISREAD_NUMBER.match(first):
                 return True
     return False
 

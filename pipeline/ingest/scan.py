@@ -11,7 +11,9 @@ A born-digital page whose text layer is unusable keeps its vector grid and only 
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,7 +209,7 @@ def _next(xs: list[float], x: float) -> float:
 
 
 def ocr_region(image: np.ndarray, box: tuple[int, int, int, int]) -> list[Glyph]:
-    """Tesseract ``jpn`` over one region; words with boxes in page pixels."""
+    """Tesseract ``jpn`` over one region; words with boxes in page pixels, item numbers mended."""
     import pytesseract
     from PIL import Image
 
@@ -216,11 +218,174 @@ def ocr_region(image: np.ndarray, box: tuple[int, int, int, int]) -> list[Glyph]
     if crop.size == 0 or (crop < INK).sum() < 20:
         return []
     data = pytesseract.image_to_data(Image.fromarray(crop), lang="jpn", config=OCR_CONFIG, output_type=pytesseract.Output.DICT)
-    glyphs = []
-    for text, left, top, width, height in zip(data["text"], data["left"], data["top"], data["width"], data["height"]):
+    words = []
+    for n, text in enumerate(data["text"]):
         if text and text.strip():
-            glyphs.append(Glyph(text.strip(), x0 + left, y0 + top, x0 + left + width, y0 + top + height))
+            left, top = x0 + data["left"][n], y0 + data["top"][n]
+            words.append(Glyph(text.strip(), left, top, left + data["width"][n], top + data["height"][n]))
+    glyphs = []
+    for line in visual_lines(words):
+        glyphs.extend(mend_item_number(image, line, left=x0))
     return glyphs
+
+
+def visual_lines(words: list[Glyph]) -> list[list[Glyph]]:
+    """Words grouped into the lines they stand on (Tesseract's own line numbers split a line at a
+    taller glyph such as ⑥)."""
+    if not words:
+        return []
+    size = float(np.median([w.height for w in words]))
+    lines: list[list[Glyph]] = []
+    for word in sorted(words, key=lambda w: (w.top + w.bottom) / 2):
+        middle = (word.top + word.bottom) / 2
+        if lines and abs(middle - np.median([(w.top + w.bottom) / 2 for w in lines[-1]])) < size * 0.55:
+            lines[-1].append(word)
+        else:
+            lines.append([word])
+    return lines
+
+
+# Tesseract reads a circled item number at the start of a line badly: it drops it, or reads 「@」
+# 「®」, or puts a stray mark or a second number before it (「ぐ②」「〈④」「⑯⑥」: the last one is right). The line start is read again, alone, as one
+# character from ①…⑳ — only where there is a round mark of the line's height to read.
+_CIRCLED = "".join(chr(c) for c in range(0x2460, 0x2474))
+_JUNK_BEFORE_NUMBER = re.compile(rf"^[^\w\s]{{0,2}}(?=[{_CIRCLED}])|^[ぐく〈<]{{1,2}}(?=[{_CIRCLED}])|^[{_CIRCLED}]+(?=[{_CIRCLED}])")
+_LONE_MARK = re.compile(r"^[^\w\s\u3000-\u30ff\u4e00-\u9fff－ー・「『（(【\[]$")
+
+
+def mend_item_number(image: np.ndarray, words: list[Glyph], *, left: int) -> list[Glyph]:
+    """Given the words of one OCR line, return them with a lost or garbled leading ①…⑳ read again."""
+    words = sorted(words, key=lambda g: g.x0)
+    first = words[0]
+    height = int(np.median([g.height for g in words]))
+    if height < 8:
+        return words
+    stripped = _JUNK_BEFORE_NUMBER.sub("", first.text)
+    if stripped != first.text and stripped:
+        first = Glyph(stripped, first.x0, first.top, first.x1, first.bottom)
+        words = [first, *words[1:]]
+    elif len(words) > 1 and len(first.text) <= 2 and words[1].text[0] in _CIRCLED and _JUNK_BEFORE_NUMBER.match(first.text + words[1].text):
+        words = words[1:]  # 「ぐ」「②…」: a stray mark read apart from the number
+        first = words[0]
+    if first.text[0] in _CIRCLED:
+        # Tesseract confuses ⑥ ⑧ ⑨ ⑯ …: the shape decides where it is clear.
+        shape = match_circled(image, (int(first.x0) - 3, int(first.top), int(first.x0 + height * 1.3), int(first.bottom)), height)
+        if shape and shape != first.text[0]:
+            return [Glyph(shape + first.text[1:], first.x0, first.top, first.x1, first.bottom), *words[1:]]
+        return words
+    top, bottom = int(min(g.top for g in words)), int(max(g.bottom for g in words))
+    if _LONE_MARK.match(first.text):
+        region, rest = (min(left, int(first.x0) - 3), top, int(max(first.x1 + 2, first.x0 + height * 1.3)), bottom), words[1:]
+    elif first.x0 - left > height * 0.8:
+        region, rest = (left, top, int(first.x0) - 1, bottom), words
+    else:
+        return words
+    number = match_circled(image, region, height) or _read_circled(image, region, height)
+    if not number:
+        return words
+    x0, t, x1, b = region
+    return [Glyph(number, x0, t, x1, b), *rest]
+
+
+def mend_sequence(text: str) -> str:
+    r"""Item numbers in one cell run ①②③…: a number OCR misread between two that agree with each
+    other is set to its place in the run. Ends of a run are left alone (a cell may skip numbers).
+
+    >>> mend_sequence("⑪ a\n⑫ b\n⑯ c\n⑭ d")
+    '⑪ a\n⑫ b\n⑬ c\n⑭ d'
+    >>> mend_sequence("⑤ a\n⑦ b\n⑧ c")
+    '⑤ a\n⑦ b\n⑧ c'
+    """
+    lines = text.split("\n")
+    numbered = [(i, _CIRCLED.index(line[0]) + 1) for i, line in enumerate(lines) if line and line[0] in _CIRCLED]
+    for k in range(1, len(numbered) - 1):
+        (_, before), (i, number), (_, after) = numbered[k - 1], numbered[k], numbered[k + 1]
+        if after == before + 2 and number != before + 1 and before + 1 <= len(_CIRCLED):
+            lines[i] = _CIRCLED[before] + lines[i][1:]
+    return "\n".join(lines)
+
+
+TEMPLATE_SIZE = 40
+FONT_FILES = ("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf", "/usr/share/fonts/truetype/fonts-japanese-gothic.ttf")
+
+
+@functools.lru_cache(maxsize=1)
+def _templates() -> np.ndarray | None:
+    """①…⑳ drawn in a Japanese Gothic font, cropped to their ink and scaled to one size."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    path = next((f for f in FONT_FILES if Path(f).exists()), None)
+    if path is None:
+        return None
+    font = ImageFont.truetype(path, 96)
+    out = []
+    for char in _CIRCLED:
+        canvas = Image.new("L", (140, 140), 255)
+        ImageDraw.Draw(canvas).text((10, 10), char, font=font, fill=0)
+        out.append(_normalized(np.asarray(canvas)))
+    return np.stack(out)
+
+
+def _normalized(gray: np.ndarray) -> np.ndarray | None:
+    import cv2
+
+    ink = np.argwhere(gray < INK)
+    if len(ink) < 10:
+        return None
+    (r0, c0), (r1, c1) = ink.min(axis=0), ink.max(axis=0)
+    glyph = cv2.resize(gray[r0:r1 + 1, c0:c1 + 1].astype(np.float32), (TEMPLATE_SIZE, TEMPLATE_SIZE), interpolation=cv2.INTER_AREA)
+    glyph = 255.0 - glyph
+    glyph -= glyph.mean()
+    norm = np.linalg.norm(glyph)
+    return glyph / norm if norm else None
+
+
+def match_circled(image: np.ndarray, region: tuple[int, int, int, int], height: int) -> str:
+    """The circled number whose shape the ink at a line start matches best, if clearly; else ""."""
+    templates = _templates()
+    x0, y0, x1, y1 = region
+    crop = image[max(0, y0 - 4):y1 + 4, max(0, x0):x1]
+    ink = np.argwhere(crop < INK)
+    if templates is None or len(ink) < 20:
+        return ""
+    # The circle: the largest blob of ink (specks and the next character left out), with the digit inside it.
+    import cv2
+
+    count, _, stats, _ = cv2.connectedComponentsWithStats((crop < INK).astype(np.uint8), connectivity=8)
+    if count < 2:
+        return ""
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, w, h = (int(v) for v in stats[largest, :4])
+    glyph = crop[y:y + h, x:x + w]
+    if not (0.6 * height <= h <= 1.6 * height and 0.75 <= w / h <= 1.3):
+        return ""
+    vector = _normalized(glyph)
+    if vector is None:
+        return ""
+    scores = (templates * vector).sum(axis=(1, 2))
+    order = np.argsort(scores)[::-1]
+    best, second = float(scores[order[0]]), float(scores[order[1]])
+    return _CIRCLED[order[0]] if best >= 0.6 and best - second >= 0.04 else ""
+
+
+def _read_circled(image: np.ndarray, region: tuple[int, int, int, int], height: int) -> str:
+    """Read one circled number in a small region, if the ink there is a round mark of about ``height``."""
+    import pytesseract
+    from PIL import Image
+
+    x0, y0, x1, y1 = region
+    crop = image[max(0, y0 - 4):y1 + 4, max(0, x0):x1]
+    ink = np.argwhere(crop < INK)
+    if len(ink) < 20:
+        return ""
+    (r0, c0), (r1, c1) = ink.min(axis=0), ink.max(axis=0)
+    h, w = r1 - r0 + 1, c1 - c0 + 1
+    if not (0.6 * height <= h <= 1.6 * height and 0.7 <= w / h <= 1.4):
+        return ""
+    glyph = np.pad(crop[r0:r1 + 1, c0:c1 + 1], 12, constant_values=255)
+    found = pytesseract.image_to_string(Image.fromarray(glyph), lang="jpn",
+                                        config=f"--psm 10 -c tessedit_char_whitelist={_CIRCLED}").strip()
+    return found if len(found) == 1 and found in _CIRCLED else ""
 
 
 def read_scanned_pages(path: Path, pages: dict[int, tuple[list[Glyph] | None, list | None]], *, dpi: int, workers: int = 2):
@@ -272,8 +437,8 @@ def read_scanned_pages(path: Path, pages: dict[int, tuple[list[Glyph] | None, li
                 if box is None:
                     cells.append(None)
                     continue
-                cell = cell_text(glyphs, box)
-                cells.append(Cell(cell.text, tuple(v / scale for v in box), cell.ends_full))
+                cell = cell_text(glyphs, box, ocr=True)
+                cells.append(Cell(mend_sequence(cell.text), tuple(v / scale for v in box), cell.ends_full))
             rows.append(cells)
         yield index, PageRead(index + 1, rows, text_from, grid_from)
 

@@ -29,7 +29,9 @@ from .manifest import Toc
 ITEM_RE = re.compile(rf"^\s*([{CIRCLED}])\s*(.*)$", re.S)
 # 「13. ネットワーク…」「2. 2. 1 リスク…」「1.3.1 委託…」: a number, then a dot or a space, then a title.
 # 「6.2C4」「5.2版…」「4.2.1の趣旨…」 are not headings (no separator before the text).
-PLACE_RE = re.compile(r"^\s*(\d{1,2}(?:\s*\.\s*\d{1,2})*)(?:\s*\.\s*|\s+)(?=[^\d\s.])(.+)$", re.S)
+# OCR may lose the space after a dotted number (「2.2.1リスク評価…」): a title starts with kanji or
+# katakana, while a note goes on with 版 (「5.2版…」), a letter (「6.2C4」) or kana (「4.2.1の趣旨」).
+PLACE_RE = re.compile(r"^\s*(\d{1,2}(?:\s*\.\s*\d{1,2})*)(?:\s*\.+\s*|\s+|(?:(?<=\.\d)|(?<=\.\d\d))(?=[\u30a1-\u30fa\u4e00-\u9fff])(?![版章節条項号]))(?=[^\d\s.])(.+)$", re.S)
 SUBHEADING_RE = re.compile(r"^\s*【[^】]*】\s*$")
 LABELS = ("記載箇所", "遵守事項", "備考")
 
@@ -61,8 +63,10 @@ def parse_place(paragraph: str) -> Place | None:
 
     >>> parse_place("2. 2. 1 リスク評価を踏まえたリスク管理")
     Place(section='2.2.1', title='リスク評価を踏まえたリスク管理')
-    >>> parse_place("6.2C4") is None
-    True
+    >>> parse_place("6.2C4") is None, parse_place("5.2版4.1B(2)の趣旨を踏まえて新設") is None
+    (True, True)
+    >>> parse_place("2.2.1リスク評価を踏まえたリスク管理")
+    Place(section='2.2.1', title='リスク評価を踏まえたリスク管理')
     """
     match = PLACE_RE.match(paragraph)
     if not match:
@@ -315,8 +319,12 @@ def _group_items(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
             problems.append(Problem(source, code, raw, group.volume, number, detail=detail))
             placed.append(None)
             continue
-        title = toc.title(group.volume, place.section) or place.title
-        placed.append(Item(group.volume, place.section, number, raw, source, section_title=title))
+        section = toc.section_for(group.volume, place.section, place.title)
+        if section != place.section:
+            problems.append(Problem(source, "section-from-title", raw, group.volume, number,
+                                    detail=f"「{place.section} {place.title}」を {section} とした"))
+        title = toc.title(group.volume, section) or place.title
+        placed.append(Item(group.volume, section, number, raw, source, section_title=title))
     return placed, problems
 
 

@@ -67,7 +67,7 @@ def truth_cells(row: dict) -> list[str]:
 
 def truth_table(truth: dict, rows: slice | None = None) -> list[list[str]]:
     table = [truth_cells(r) for r in truth["rows"]]
-    return table[rows] if rows else table
+    return table[rows] if rows is not None else table
 
 
 def truth_ids(truth: dict) -> set[str]:

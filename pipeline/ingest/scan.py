@@ -344,17 +344,18 @@ def match_circled(image: np.ndarray, region: tuple[int, int, int, int], height: 
     """The circled number whose shape the ink at a line start matches best, if clearly; else ""."""
     templates = _templates()
     x0, y0, x1, y1 = region
-    crop = image[max(0, y0 - 4):y1 + 4, max(0, x0):x1]
+    pad = max(4, int(height * 0.35))  # a circle stands taller than the words Tesseract boxed
+    crop = image[max(0, y0 - pad):y1 + pad, max(0, x0):x1]
     ink = np.argwhere(crop < INK)
     if templates is None or len(ink) < 20:
         return ""
-    # The circle: the largest blob of ink (specks and the next character left out), with the digit inside it.
+    # The circle: the blob of ink with the largest box (specks and the next character left out), digit inside.
     import cv2
 
     count, _, stats, _ = cv2.connectedComponentsWithStats((crop < INK).astype(np.uint8), connectivity=8)
     if count < 2:
         return ""
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_WIDTH] * stats[1:, cv2.CC_STAT_HEIGHT]))
     x, y, w, h = (int(v) for v in stats[largest, :4])
     glyph = crop[y:y + h, x:x + w]
     if not (0.6 * height <= h <= 1.6 * height and 0.75 <= w / h <= 1.3):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -64,8 +63,6 @@ def main() -> None:
                   f"{ours / bare:>7.1f}{got.cell_accuracy:>13.4f}{got.cer:>8.4f}  {', '.join(how)}")
     print(f"(cores: {os.cpu_count()}; OCR runs Tesseract jpn on both; ratio = our seconds / bare pdfplumber seconds;"
           f" CER = character edits / truth characters after basic cleaning, before OCR correction)")
-    sys.stdout.flush()
-    _ = statistics  # figures are best-of-N
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ class SourceResult:
 
     rows: list[TableRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    units_read: int = 0  # lines of a text dump, pages of a PDF
+    units_read: int = 0  # lines of a text dump
     pages: list[dict] = field(default_factory=list)  # PDFs: how each page was read
 
 

@@ -13,6 +13,7 @@ pdfplumber (pdfminer) reads the grid and the text; PyMuPDF opens, checks and ren
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import unicodedata
@@ -256,8 +257,8 @@ def _middle(line: list[Glyph]) -> float:
 
 # --- pages -------------------------------------------------------------------------------------------
 
-def read_pdf_table(path: Path, *, workers: int = 2) -> PdfTable:
-    """Given a PDF of the correlation table, return the cells of every page."""
+def read_pdf_table(path: Path, *, workers: int | None = None) -> PdfTable:
+    """Given a PDF of the correlation table, return the cells of every page (OCR on ``workers`` cores, all by default)."""
     import pdfplumber
 
     open_checked(path).close()
@@ -288,7 +289,7 @@ def read_pdf_table(path: Path, *, workers: int = 2) -> PdfTable:
     if to_ocr:
         from .scan import read_scanned_pages
 
-        for index, page_read in read_scanned_pages(path, to_ocr, dpi=RENDER_DPI, workers=workers):
+        for index, page_read in read_scanned_pages(path, to_ocr, dpi=RENDER_DPI, workers=workers or os.cpu_count() or 1):
             table.pages[index] = page_read
     return table
 
@@ -358,8 +359,8 @@ def table_rows(table: PdfTable) -> tuple[list[list[str]], list[list[Cell | None]
                 if not rows:
                     header.append(texts)
                 continue
-            filled = [c if c is not None else _copy(rows[-1][i] if rows and pages[-1] == page.number and i < len(rows[-1]) else None)
-                      for i, c in enumerate(cells)]
+            above = rows[-1] if rows and pages[-1] == page.number else []
+            filled = _fill_spans(cells, above)
             if first and rows and len(cells) == len(rows[-1]) and not _starts_new_row(cells):
                 rows[-1] = [_join(a, b) for a, b in zip(rows[-1], filled)]
             else:
@@ -368,6 +369,11 @@ def table_rows(table: PdfTable) -> tuple[list[list[str]], list[list[Cell | None]
             first = False
     _fill_places(rows, header)
     return header, rows, pages
+
+
+def _fill_spans(cells: list[Cell | None], above: list[Cell | None]) -> list[Cell | None]:
+    """Grid positions covered by a cell spanning down from the row above (``None``) get its text."""
+    return [cell if cell is not None else (_copy(above[i]) if i < len(above) else None) for i, cell in enumerate(cells)]
 
 
 def _copy(cell: Cell | None) -> Cell | None:
@@ -423,7 +429,7 @@ def _round(bbox):
     return tuple(round(v, 1) for v in bbox)
 
 
-def read_pdf_block(path: Path, *, workers: int = 2) -> tuple[RawBlock, PdfTable]:
+def read_pdf_block(path: Path, *, workers: int | None = None) -> tuple[RawBlock, PdfTable]:
     """Given a PDF, return its table as one block of rows, and the pages as read."""
     table = read_pdf_table(path, workers=workers)
     header, rows, pages = table_rows(table)

@@ -389,10 +389,17 @@ def _read_circled(image: np.ndarray, region: tuple[int, int, int, int], height: 
     return found if len(found) == 1 and found in _CIRCLED else ""
 
 
-def read_scanned_pages(path: Path, pages: dict[int, tuple[list[Glyph] | None, list | None]], *, dpi: int, workers: int = 2):
+def read_scanned_pages(path: Path, pages: dict[int, tuple[list[Glyph] | None, list | None]], *, dpi: int,
+                       workers: int = 2, batch: int = 6):
     """Given page indexes with their text layer (if usable) and vector grid (if any, in PDF points),
-    yield (index, PageRead) for each."""
+    yield (index, PageRead) for each; ``batch`` pages are held in memory at a time."""
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    indexes = list(pages)
+    for start in range(0, len(indexes), batch):
+        yield from _read_batch(path, {i: pages[i] for i in indexes[start:start + batch]}, dpi=dpi, workers=workers)
+
+
+def _read_batch(path: Path, pages: dict[int, tuple[list[Glyph] | None, list | None]], *, dpi: int, workers: int):
     scale = dpi / 72
     prepared = {}
     jobs: list[Job] = []

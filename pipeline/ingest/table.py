@@ -27,10 +27,9 @@ from .layout import RawBlock, RawRow
 from .manifest import Toc
 
 ITEM_RE = re.compile(rf"^\s*([{CIRCLED}])\s*(.*)$", re.S)
-# 「13. ネットワーク…」「2. 2. 1 リスク…」「1.3.1 委託…」: a number, then a dot or a space, then a title.
-# 「6.2C4」「5.2版…」「4.2.1の趣旨…」 are not headings (no separator before the text).
-# OCR may lose the space after a dotted number (「2.2.1リスク評価…」): a title starts with kanji or
-# katakana, while a note goes on with 版 (「5.2版…」), a letter (「6.2C4」) or kana (「4.2.1の趣旨」).
+# 「13. ネットワーク…」「2. 2. 1 リスク…」「1.3.1 委託…」「9.. ソフト…」: a number, then dots or a space,
+# then a title. OCR may lose the space after a dotted number (「2.2.1リスク評価…」): a title starts with
+# kanji or katakana, while a 備考 goes on with 版 (「5.2版…」), a letter (「6.2C4」) or kana (「4.2.1の趣旨」).
 PLACE_RE = re.compile(r"^\s*(\d{1,2}(?:\s*\.\s*\d{1,2})*)(?:\s*\.+\s*|\s+|(?:(?<=\.\d)|(?<=\.\d\d))(?=[\u30a1-\u30fa\u4e00-\u9fff])(?![版章節条項号]))(?=[^\d\s.])(.+)$", re.S)
 SUBHEADING_RE = re.compile(r"^\s*【[^】]*】\s*$")
 LABELS = ("記載箇所", "遵守事項", "備考")

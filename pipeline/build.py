@@ -1,6 +1,6 @@
 """One straight-line build: raw/ → extracted/ → index → site/.
 
-    for each edition under raw/:  ingest → normalize → link
+    for each edition under raw/:  ingest → normalize → correct → link → correct (consensus)
     then write every edition (only once all have been read), index, site
 """
 
@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .correct import Correction, consensus, correct_rows, load_overrides, numbering, reading_fixes, unused_overrides
 from .ingest import Edition, find_editions, ingest, load_edition
 from .link import Linked, link, sections
 from .model import PROBLEM_CODES, VOLUMES
@@ -23,6 +24,7 @@ class EditionOutput:
     edition: Edition
     linked: Linked
     report: dict
+    corrections: list[Correction] = field(default_factory=list)
 
 
 @dataclass
@@ -57,18 +59,23 @@ def extract(raw_dir: Path, out_dir: Path, *, timings: Timings | None = None) -> 
             got = ingest(edition)
         with timings.stage("normalize"):
             rows = normalize_rows(got.rows)
+        with timings.stage("correct"):
+            overrides = load_overrides(edition.folder)
+            trail = correct_rows(rows, overrides=overrides) + numbering(rows) + reading_fixes(got.problems)
         with timings.stage("link"):
             linked = link(rows, edition=edition.name)
-        outputs.append(EditionOutput(edition, linked, make_report(edition, got, linked)))
+        with timings.stage("correct"):
+            trail += [c for r in linked.requirements for c in consensus(r)] + unused_overrides(overrides)
+        outputs.append(EditionOutput(edition, linked, make_report(edition, got, linked, trail), trail))
     with timings.stage("write"):
         for output in outputs:
             toc = [(e.volume, e.section, e.title) for e in output.edition.toc.entries]
             write_edition(out_dir / output.edition.name, output.linked.requirements, output.linked.correlations,
-                          sections(output.linked.requirements, toc), output.report)
+                          sections(output.linked.requirements, toc), output.report, output.corrections)
     return outputs
 
 
-def make_report(edition: Edition, got, linked: Linked) -> dict:
+def make_report(edition: Edition, got, linked: Linked, trail: list[Correction]) -> dict:
     """The run report of one edition: counts, and everything that could not be placed, and why."""
     per_volume = Counter(r.volume for r in linked.requirements)
     codes = Counter(p.code for p in got.problems)
@@ -86,6 +93,7 @@ def make_report(edition: Edition, got, linked: Linked) -> dict:
         "problems": [p.to_dict() for p in got.problems],
         "conflicts": linked.conflicts,
         **({"pages": got.pages} if got.pages else {}),
+        "corrections": dict(sorted(Counter(c.status for c in trail).items())),
     }
 
 

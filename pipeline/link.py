@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from .correct import references
 from .model import VOLUMES, Correlation, Item, Requirement, Source, TableRow, Variant, id_key, section_key
 
 
@@ -68,7 +69,7 @@ def _correlations(rows: list[TableRow], *, edition: str) -> list[Correlation]:
         correlation = merged.setdefault(corr_id, Correlation(corr_id, edition, members, [], []))
         correlation.sources = _sources([*correlation.sources, row.source])
         for note in row.notes:
-            entry = {"annotates": list(note.annotates), "text": note.text, "raw_text": note.raw_text}
+            entry = {"annotates": list(note.annotates), "text": note.text, "raw_text": note.raw_text, "refs": references(note.text)}
             if entry not in correlation.notes:
                 correlation.notes.append(entry)
     return [merged[k] for k in sorted(merged, key=lambda k: [id_key(i) for i in k.split("+")])]

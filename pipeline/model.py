@@ -73,6 +73,7 @@ class Item:
     source: Source
     section_title: str = ""
     text: str = ""  # filled by normalize
+    heading_read: str = ""  # the 記載箇所 title as the source gave it (OCR noise and all)
 
     @property
     def id(self) -> str:
@@ -107,6 +108,7 @@ PROBLEM_CODES = {
     "outside-table": "表の行の外にある遵守事項（編・記載箇所が分からない）",
     "unnumbered": "遵守事項の欄にある番号のない文",
     "misnested": "記載箇所の節番号が隣の上位の節に含まれない",
+    "header-label": "見出し行の編名が OCR で崩れていたのを、最も近い編名として読んだ",
     "section-from-title": "記載箇所の節番号が目次の見出しと合わず、見出しから節を決めた（OCR の数字の読み違い）",
     "unreadable-line": "表の一部として読めない行",
 }

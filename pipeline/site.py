@@ -8,18 +8,19 @@ source becomes HTML or Markdown.
 
 from __future__ import annotations
 
+import csv
 import html
 import json
 import logging
 import re
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from .errors import SiteError
 from .link import related
 from .model import CIRCLED, VOLUME_NAMES, VOLUMES, Correlation, Requirement, section_key
-from .store import REPORT, SECTIONS, edition_folders, load_correlations, load_requirements, read_jsonl, replace_dir
+from .store import CORRECTIONS, REPORT, SECTIONS, edition_folders, load_correlations, load_requirements, read_jsonl, replace_dir
 
 # What Python-Markdown (with tables) un-escapes after a backslash; < > & become entities instead.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
@@ -91,7 +92,9 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
                 edition_nav.append({VOLUME_NAMES[volume]: volume_nav})
         pages[f"{edition}/table.md"] = _table(f"{edition}/table.md", edition, corrs, texts)
         pages[f"{edition}/report.md"] = _report(reports[edition])
-        edition_nav += [{"各編間相関表": f"{edition}/table.md"}, {"読み取れなかった箇所": f"{edition}/report.md"}]
+        pages[f"{edition}/corrections.md"] = _corrections(f"{edition}/corrections.md", edition, folders[edition], set(texts))
+        edition_nav += [{"各編間相関表": f"{edition}/table.md"}, {"読み取れなかった箇所": f"{edition}/report.md"},
+                        {"OCR の訂正": f"{edition}/corrections.md"}]
         nav.append({f"第{edition}版": edition_nav})
     for path, text in pages.items():
         target = docs_dir / path
@@ -218,12 +221,40 @@ def _report(report: dict) -> str:
     ]
     for problem in report["problems"]:
         source = problem["source"]
-        where = f"{source['file']}:{source.get('line', '')}"
+        where = f"{source['file']}:{source['page']}ページ" if source.get("page") else f"{source['file']}:{source.get('line', '')}行"
         text = md_escape(problem.get("text", "")[:80]).replace("\n", " ")
         lines.append(
             f"| {md_escape(where)} | {VOLUME_NAMES.get(problem.get('volume') or '', '')} | {problem.get('item', '')} "
             f"| {md_escape(problem['reason'])} | {text} |"
         )
+    lines.append("")
+    return "\n".join(lines)
+
+
+_STATUS = {"applied": "直した", "accepted": "直した（メンテナーが採用）", "added": "直した（メンテナーが追加）",
+           "rejected": "直さない（メンテナーが却下）", "proposed": "提案だけ（確信度が低い）", "reported": "報告だけ"}
+
+
+def _corrections(path: str, edition: str, folder: Path, ids: set[str]) -> str:
+    """The review trail of ``corrections.tsv`` as a page: what was changed, proposed or reported, and why."""
+    with (folder / CORRECTIONS).open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    counts = Counter(r["status"] for r in rows)
+    lines = [
+        f"# OCR の訂正（第{edition}版）",
+        "",
+        "本文（`text`）に対する訂正の記録です。元の読み（`raw_text`）はそのまま残ります。直すか直さないかは "
+        f"`raw/{edition}/corrections.tsv` で変えられます（README の「訂正のレビュー」）。",
+        "",
+        "、".join(f"{_STATUS[s]} {n} 件" for s, n in sorted(counts.items())),
+        "",
+        "| 遵守事項 | 前 | 後 | 段階 | 確信度 | 根拠 | 状態 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        where = rel_link(path, r["id"], edition) if r["id"] in ids else md_escape(r["id"])
+        cells = [md_escape(r[k]).replace("\n", " ") for k in ("before", "after", "step", "confidence", "evidence")]
+        lines.append(f"| {where} | {' | '.join(cells)} | {_STATUS.get(r['status'], md_escape(r['status']))} |")
     lines.append("")
     return "\n".join(lines)
 

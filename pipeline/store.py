@@ -17,6 +17,7 @@ REQUIREMENTS = "requirements.jsonl"
 CORRELATIONS = "correlations.jsonl"
 SECTIONS = "sections.jsonl"
 REPORT = "report.json"
+CORRECTIONS = "corrections.tsv"
 
 
 def dumps(record: dict) -> str:
@@ -40,9 +41,13 @@ def replace_dir(target: Path):
     shutil.rmtree(old, ignore_errors=True)
 
 
-def write_edition(folder: Path, requirements: list[Requirement], correlations: list[Correlation], sections: list[dict], report: dict) -> None:
+def write_edition(folder: Path, requirements: list[Requirement], correlations: list[Correlation], sections: list[dict], report: dict,
+                  corrections: list | None = None) -> None:
     """Write one edition's outputs into ``folder``, replacing what was there."""
+    from .correct import write_trail
+
     with replace_dir(folder) as tmp:
+        write_trail(tmp / CORRECTIONS, corrections or [])
         (tmp / SECTIONS).write_text("".join(dumps(s) + "\n" for s in sections), encoding="utf-8")
         (tmp / REQUIREMENTS).write_text("".join(dumps(r.to_dict()) + "\n" for r in requirements), encoding="utf-8")
         (tmp / CORRELATIONS).write_text("".join(dumps(c.to_dict()) + "\n" for c in correlations), encoding="utf-8")

@@ -42,7 +42,8 @@ def test_identical_rows_are_one_correlation_and_notes_stay_attached():
     assert [c.id for c in linked.correlations] == ["gov-1.1-1+mgmt-6-2", "gov-1.1-1+ctrl-13-3"]
     first = linked.correlations[0]
     assert [s.line for s in first.sources] == [1, 3]
-    assert first.notes == [{"annotates": ["gov-1.1-1"], "text": "6.2C4", "raw_text": "6.2C4"}]
+    assert first.notes == [{"annotates": ["gov-1.1-1"], "text": "6.2C4", "raw_text": "6.2C4",
+                            "refs": [{"edition": "5.2", "section": "6.2", "part": "C", "item": "4", "text": "6.2C4"}]}]
 
 
 def test_related_goes_both_ways():

@@ -63,8 +63,14 @@ def test_contractor_finds_requirements_about_contractors(searcher):
     assert all("委託" in h.text for h in hits)
 
 
-def test_electronic_medical_record_finds_the_ocr_garbled_item(searcher):
-    hits = searcher.search("電子カルテ")  # the sample has only 電子カルタ (OCR)
+def test_electronic_medical_record_finds_the_item_ocr_garbled_and_correction_fixed(searcher):
+    hits = searcher.search("電子カルテ")  # the sample reads 電子カルタ; the correct stage fixed the text
+    assert hits[0].id == "mgmt-13-8"
+    assert hits[0].matched_by != "bigrams"
+
+
+def test_a_misspelt_query_falls_back_to_character_bigrams(searcher):
+    hits = searcher.search("電子カルタ")  # no such word in the corrected texts
     assert hits[0].id == "mgmt-13-8"
     assert hits[0].matched_by == "bigrams"
 

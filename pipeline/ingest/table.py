@@ -121,11 +121,13 @@ def read_block(block: RawBlock, *, file: str, toc: Toc) -> BlockResult:
     """Given one block of raw rows, return its table rows and the problems found."""
     if block.layout == "text":
         return _read_text_block(block, file=file)
-    header, data_rows = _split_header(block)
+    header, data_rows, misread = _split_header(block, file)
     roles = _column_roles(data_rows)
     groups = _group_columns(roles, data_rows)
     _assign_volumes(groups, data_rows, header=header, toc=toc)
-    return _read_rows(data_rows, groups, file=file, toc=toc)
+    result = _read_rows(data_rows, groups, file=file, toc=toc)
+    result.problems[:0] = misread
+    return result
 
 
 def _read_text_block(block: RawBlock, *, file: str) -> BlockResult:
@@ -141,21 +143,26 @@ def _read_text_block(block: RawBlock, *, file: str) -> BlockResult:
     return BlockResult([], problems)
 
 
-def _split_header(block: RawBlock) -> tuple[dict[int, str], list[RawRow]]:
-    """Drop header rows (volume names; 記載箇所/遵守事項/備考 labels); return column → volume from them."""
+def _split_header(block: RawBlock, file: str) -> tuple[dict[int, str], list[RawRow], list[Problem]]:
+    """Drop header rows (volume names; 記載箇所/遵守事項/備考 labels); return column → volume from them,
+    the data rows, and the volume names read as another (企業管理編 for 企画管理編)."""
     header: dict[int, str] = {}
     data_rows = []
+    misread = []
     for row in block.rows:
         texts = [" ".join(c.paragraphs) for c in row.cells]
         volumes = [volume_of_label(t) for t in texts]
         if texts and all(volumes):
             for cell, volume in zip(row.cells, volumes):
                 header[cell.column] = volume
+                if re.sub(r"\s", "", " ".join(cell.paragraphs)) != VOLUME_NAMES[volume]:
+                    misread.append(Problem(row.source(file, cell), "header-label", " ".join(cell.paragraphs), volume,
+                                           detail=f"「{' '.join(cell.paragraphs)}」を {VOLUME_NAMES[volume]} とした"))
         elif texts and all(t.strip() in LABELS for t in texts):
             continue
         else:
             data_rows.append(row)
-    return header, data_rows
+    return header, data_rows, misread
 
 
 def _column_roles(rows: list[RawRow]) -> dict[int, str]:
@@ -323,7 +330,7 @@ def _group_items(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
             problems.append(Problem(source, "section-from-title", raw, group.volume, number,
                                     detail=f"「{place.section} {place.title}」を {section} とした"))
         title = toc.title(group.volume, section) or place.title
-        placed.append(Item(group.volume, section, number, raw, source, section_title=title))
+        placed.append(Item(group.volume, section, number, raw, source, section_title=title, heading_read=place.title))
     return placed, problems
 
 

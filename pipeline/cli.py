@@ -97,17 +97,23 @@ def site(obj):
 @click.argument("query")
 @click.option("--volume", type=click.Choice(VOLUMES), help="編で絞る: gov=経営管理編, mgmt=企画管理編, ctrl=システム運用編")
 @click.option("--edition", help="版で絞る（例: 6.0）")
+@click.option("--section", help="節で絞る（例: 13 なら 13 と 13.x）")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="表示する件数")
+@click.option("--expand", is_flag=True, help="当たった遵守事項ごとに、他の編の相関する遵守事項を関連の強い順に示す")
 @click.option("--json", "as_json", is_flag=True, help="JSON の配列で出力する")
 @click.pass_obj
 @handle_errors
-def search(obj, query: str, volume: str | None, edition: str | None, limit: int, as_json: bool):
+def search(obj, query: str, volume: str | None, edition: str | None, section: str | None, limit: int, expand: bool, as_json: bool):
     """遵守事項をキーワードで検索する（例: guideline-kb search バックアップ）。"""
+    from .index import expand as expand_hits
     from .index import search as run_search
+    from .store import load_correlations, load_requirements
 
-    hits = run_search(obj["out"], query, volume=volume, edition=edition, limit=limit)
+    hits = run_search(obj["out"], query, volume=volume, edition=edition, section=section, limit=limit)
+    related = expand_hits(hits, load_correlations(obj["out"]), load_requirements(obj["out"]), query.split()) if expand else {}
     if as_json:
-        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+        rows = [h.to_dict() | ({"related": related[h.id]} if expand else {}) for h in hits]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     if not hits:
         err.print(f"「{query}」に当てはまる遵守事項はありません。")
@@ -118,6 +124,10 @@ def search(obj, query: str, volume: str | None, edition: str | None, limit: int,
         head.append(f"  第{hit.edition}版 {VOLUME_NAMES[hit.volume]} {hit.section} {hit.section_title}", style="dim")
         console.print(head)
         console.print(_highlighted(hit.text, hit.highlights, plain=not console.is_terminal))
+        for other in related.get(hit.id, []):
+            line = Text(f"  → {other['id']}", style="cyan")
+            line.append(f"  {VOLUME_NAMES[other['volume']]}  {other['text'][:60]}", style="dim")
+            console.print(line)
         console.print()
     if hits[0].matched_by == "bigrams":
         err.print("（語としては見つからなかったため、文字の並びが近いものを表示しています）")

@@ -102,6 +102,8 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
         target.write_text(text, encoding="utf-8")
     (docs_dir / "stylesheets").mkdir(exist_ok=True)
     (docs_dir / "stylesheets" / "guideline.css").write_text(_CSS, encoding="utf-8")
+    (docs_dir / "javascripts").mkdir(exist_ok=True)
+    (docs_dir / "javascripts" / "ja-search.js").write_text(_JA_SEARCH_JS, encoding="utf-8")
     return nav
 
 
@@ -259,6 +261,85 @@ def _corrections(path: str, edition: str, folder: Path, ids: set[str]) -> str:
     return "\n".join(lines)
 
 
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ー]+")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?")
+_TAG = re.compile(r"<[^>]+>")
+# ユーザー = ユーザ, サーバー = サーバ: a long vowel mark ending a katakana word is dropped (both sides).
+_LONG_VOWEL_END = re.compile(r"(?<=[ァ-ヴ])ー(?![ァ-ヴー])")
+
+
+def search_terms(text: str) -> str:
+    """The words the in-browser search matches: character bigrams of every Japanese run (a lone
+    character stays as it is; each written as ``encode_gram``) and Latin words, lower-cased, after
+    width unification and dropping a long vowel mark that ends a katakana word (ユーザー = ユーザ).
+
+    >>> search_terms("電子にHTTPS")
+    'j96fb5b500 j5b50306b0 https0'
+    """
+    import unicodedata
+
+    text = _LONG_VOWEL_END.sub("", unicodedata.normalize("NFKC", _TAG.sub(" ", html.unescape(text))))
+    out = []
+    for run in _CJK_RUN.findall(text):
+        out += [encode_gram(run)] if len(run) == 1 else [encode_gram(run[i:i + 2]) for i in range(len(run) - 1)]
+    out += [w.lower() + "0" for w in _LATIN_WORD.findall(text)]  # the stemmer leaves https0 alone (not http)
+    return " ".join(out)
+
+
+def encode_gram(gram: str) -> str:
+    """A bigram as an ASCII token: mkdocs-material re-segments kanji in a query by its own rules, and
+    lunr's stemmer leaves a word ending in a digit alone (Latin words get a closing 0 too).
+
+    >>> encode_gram("電子")
+    'j96fb5b500'
+    """
+    return "j" + "".join(f"{ord(ch):04x}" for ch in gram) + "0"
+
+
+def add_search_terms(path: Path) -> None:
+    """Give every entry of mkdocs-material's search index a ``terms`` field of ``search_terms``."""
+    index = json.loads(path.read_text(encoding="utf-8"))
+    for doc in index["docs"]:
+        doc["terms"] = search_terms(doc.get("title", "") + " " + doc.get("text", ""))
+    index["config"]["fields"]["terms"] = {"boost": 10.0}
+    path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+# The same split on the query side: the page hands the search worker +bigrams (encoded), all required.
+_JA_SEARCH_JS = r"""// guideline-kb: Japanese queries for mkdocs-material's search (see mkdocs.yml).
+(function () {
+  var CJK = /[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ー]+/g;
+  var LATIN = /[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?/g;
+  var LONG_VOWEL_END = /([ァ-ヴ])ー(?![ァ-ヴー])/g;  // ユーザー = ユーザ, as in the index
+  function code(gram) {  // as encode_gram in pipeline/site.py, without the closing 0
+    var out = "j";
+    for (var i = 0; i < gram.length; i++) out += ("000" + gram.charCodeAt(i).toString(16)).slice(-4);
+    return out;
+  }
+  function transform(query) {
+    var text = query.normalize("NFKC").replace(LONG_VOWEL_END, "$1");
+    var terms = [];
+    (text.match(CJK) || []).forEach(function (run) {
+      if (run.length === 1) { terms.push("+" + code(run) + "*"); return; }  // any bigram it starts
+      for (var i = 0; i + 2 <= run.length; i++) terms.push("+" + code(run.slice(i, i + 2)) + "0");
+    });
+    (text.replace(CJK, " ").match(LATIN) || []).forEach(function (word) {
+      terms.push("+" + word.toLowerCase() + "*");
+    });
+    return terms.join(" ");  // nothing to look for (only symbols): an empty query, never a lunr syntax error
+  }
+  var post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (message) {
+    if (message && message.type === 2 && typeof message.data === "string") {
+      arguments[0] = Object.assign({}, message, { data: transform(message.data) });
+    }
+    return post.apply(this, arguments);
+  };
+  window.guidelineKbSearchTransform = transform;
+})();
+"""
+
+
 _CSS = """
 .req-text { margin: 0 0 .6em 0; line-height: 1.8; }
 .req-variant { color: var(--md-default-fg-color--light); }
@@ -292,6 +373,7 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path) -> Path:
             try:
                 cfg = load_config(str(config), docs_dir=docs, site_dir=str(tmp_site), nav=nav, strict=True)
                 mkdocs_build(cfg)
+                add_search_terms(Path(tmp_site) / "search" / "search_index.json")
             except (MkDocsException, SystemExit, OSError) as exc:
                 detail = handler.messages[-1] if handler.messages else str(exc)
                 raise SiteError(f"{config}: サイトを作れませんでした: {detail}") from None

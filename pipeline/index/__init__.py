@@ -2,11 +2,14 @@
 
 Fields: the requirement text and its section title analyzed with Sudachi (BM25F, text weighted
 above title), other readings of the text (``variants``), and a character-bigram field used when
-the words of a query are not found as words (compounds, OCR-garbled text: 電子カルテ finds 電子カルタ).
+the words of a query are not found as words (compounds, misspelt or OCR-garbled text). Query words
+expand to their synonyms (``data/synonyms.tsv``: BCP = 事業継続計画); the query as typed, or its
+words close together, lift a text above BM25F's order.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -17,7 +20,7 @@ from whoosh import query, scoring
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
 from ..errors import NotBuiltError, QueryError
-from ..model import VOLUMES, Requirement
+from ..model import VOLUMES, Requirement, id_key
 from ..normalize import clean
 from ..store import replace_dir
 from .analysis import bigram_analyzer, japanese_analyzer
@@ -25,6 +28,24 @@ from .analysis import bigram_analyzer, japanese_analyzer
 INDEX_DIR = "index"
 FIELD_WEIGHTS = {"text": 3.0, "section_title": 1.0, "variants": 1.0}
 BIGRAM_MIN_SHARE = 0.6  # a bigram-only hit must contain this share of the query's bigrams
+SYNONYMS = Path(__file__).resolve().parent.parent / "data" / "synonyms.tsv"
+PHRASE_BOOST = 2.0  # the query's words stand together in the text as typed (重要なファイル)
+NEAR_BOOST = 1.5  # all the query's words within NEAR_CHARS of each other
+NEAR_CHARS = 24
+SYNONYM_WEIGHT = 0.5  # a synonym's match counts half the word's own
+RERANK = 5  # rerank this many times ``limit`` BM25F results
+
+
+@functools.lru_cache(maxsize=4)
+def load_synonyms(path: Path = SYNONYMS) -> dict[str, tuple[str, ...]]:
+    """Given ``synonyms.tsv`` (one group of equivalent words a line), return word → its group."""
+    groups: dict[str, tuple[str, ...]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            group = tuple(dict.fromkeys(clean(w) for w in line.split("\t") if w.strip()))
+            for word in group:
+                groups[word.lower()] = group
+    return groups
 
 
 def schema() -> Schema:
@@ -108,42 +129,56 @@ class Searcher:
     def __exit__(self, *exc):
         self.close()
 
-    def search(self, text: str, *, volume: str | None = None, edition: str | None = None, limit: int = 10) -> list[Hit]:
+    def search(self, text: str, *, volume: str | None = None, edition: str | None = None, section: str | None = None,
+               limit: int = 10) -> list[Hit]:
         """Given a query as a user types it, return ranked hits; ``QueryError`` if it has nothing to search for.
 
-        Every word must match (in the text, the section title or another reading); a word
-        Sudachi splits must match all its parts. When no requirement has all the words, the
-        query's character bigrams are tried instead.
+        Every word must match (in the text, the section title or another reading), or one of its
+        synonyms; a word Sudachi splits must match all its parts. BM25F ranks; a text that holds
+        the query as typed, or all its words close together, ranks higher. When no requirement has
+        all the words, the query's character bigrams are tried instead. ``section`` keeps a
+        section and the sections under it (13 → 13, 13.1 …).
         """
         if volume is not None and volume not in VOLUMES:
             raise QueryError(f"--volume は {', '.join(VOLUMES)} のどれかです（{volume!r} ではなく）")
         words = [w for w in re.split(r"[\s\u3000]+", clean(text)) if w]
-        word_terms = [[t.text for t in self.ja(w)] for w in words]
-        word_terms = [terms for terms in word_terms if terms]
-        if not word_terms:
+        synonyms = load_synonyms()
+        clauses, query_terms = [], set()
+        for word in words:
+            alternatives = []
+            for alt in dict.fromkeys((word, *synonyms.get(word.lower(), ()))):
+                terms = [t.text for t in self.ja(alt)]
+                if terms:
+                    alternatives.append((terms, 1.0 if alt == word else SYNONYM_WEIGHT))
+                    query_terms.update(terms)
+            if alternatives:
+                clauses.append(query.Or([query.And([query.Term(f, t) for t in terms], boost=w * weight)
+                                         for terms, weight in alternatives for f, w in FIELD_WEIGHTS.items()]))
+        if not clauses:
             raise QueryError(f"検索語がありません: {text.strip()[:40]!r} には記号しか含まれていません")
+        filter_q = self._filter(volume, edition, section)
+        results = self.searcher.search(query.And(clauses), limit=max(limit * RERANK, 50), filter=filter_q)
+        ranked = sorted(((r.score * closeness(r["text"], words), r["id"], r) for r in results), key=lambda x: (-x[0], x[1]))
+        if ranked:  # highlights only for what is shown: Sudachi over a text costs more than the search
+            shown = {t for t in query_terms if len(t) > 1} or query_terms  # a lone 者 of a synonym lights up everything
+            return [self._hit(r, self._word_spans(r["text"], shown), "words", score=score) for score, _, r in ranked[:limit]]
+        return self._bigram_search(" ".join(words), filter_q, limit)
+
+    def _filter(self, volume: str | None, edition: str | None, section: str | None):
         filters = [query.Term("volume", volume)] if volume else []
         if edition:
             filters.append(query.Term("edition", edition))
-        filter_q = query.And(filters) if filters else None
-        q = query.And([
-            query.Or([query.And([query.Term(f, t) for t in terms], boost=w) for f, w in FIELD_WEIGHTS.items()])
-            for terms in word_terms
-        ])
-        results = self.searcher.search(q, limit=limit, filter=filter_q)
-        query_terms = {t for terms in word_terms for t in terms}
-        hits = [self._hit(r, self._word_spans(r["text"], query_terms), "words") for r in results]
-        if hits:
-            return hits
-        return self._bigram_search(" ".join(words), filter_q, limit)
+        if section:
+            filters.append(query.Or([query.Term("section", section), query.Prefix("section", section + ".")]))
+        return query.And(filters) if filters else None
 
     def _bigram_search(self, text: str, filter_q, limit: int) -> list[Hit]:
         grams = sorted({t.text for t in self.bigram(re.sub(r"[\s\u3000]", "", text))})
         if not grams:
             return []
         need = max(1, math.ceil(len(grams) * BIGRAM_MIN_SHARE))
-        q = query.Or([query.Term("bigrams", g) for g in grams])
-        results = self.searcher.search(q, limit=None, filter=filter_q)
+        q = query.Or([query.Term("bigrams", g) for g in grams], minmatch=need)
+        results = self.searcher.search(q, limit=max(limit * RERANK, 50), filter=filter_q)
         hits = []
         for r in results:
             doc_grams = {t.text for t in self.bigram(r["text"])}
@@ -166,6 +201,61 @@ class Searcher:
         return merge_spans(spans)
 
 
+def closeness(text: str, words: list[str]) -> float:
+    """How much a text's wording earns over BM25F: the query as typed (words joined) stands in it,
+    or all its words stand within a few characters of each other.
+
+    >>> closeness("重要なファイルは数世代バックアップを", ["重要なファイル"])
+    2.0
+    >>> closeness("重要なファイルは数世代バックアップを", ["バックアップ", "世代"])
+    1.5
+    """
+    folded = text.lower()
+    words = [w.lower() for w in words]
+    if len(words) == 1 and len(words[0]) >= 2 and words[0] in folded:
+        return PHRASE_BOOST if len(words[0]) >= 3 else 1.0
+    if len(words) > 1:
+        if "".join(words) in folded:
+            return PHRASE_BOOST
+        places = [[m.start() for m in re.finditer(re.escape(w), folded)] for w in words]
+        if all(places):
+            ends = [(p, i) for i, ps in enumerate(places) for p in ps]
+            ends.sort()
+            best = min((b[0] - a[0] for a in ends for b in ends if b[0] >= a[0]
+                        and {i for p, i in ends if a[0] <= p <= b[0]} == set(range(len(words)))), default=None)
+            if best is not None and best <= NEAR_CHARS:
+                return NEAR_BOOST
+    return 1.0
+
+
+def expand(hits: list[Hit], correlations, requirements, words: list[str], *, limit: int = 5) -> dict[str, list[dict]]:
+    """For each hit, its correlated requirements in the other volumes, ranked: those whose text has
+    the query's words first, then those linked by more rows of the table.
+
+    A hit in 企画管理編 so leads straight to the matching システム運用編 items.
+    """
+    texts = {(r.edition, r.id): r.text for r in requirements}
+    folded = [w.lower() for w in words]
+    out: dict[str, list[dict]] = {}
+    for hit in hits:
+        own = hit.id.split("-")[0]
+        counts: dict[str, int] = {}
+        for c in correlations:
+            if c.edition == hit.edition and hit.id in c.ids():
+                for other in c.ids():
+                    if other.split("-")[0] != own:
+                        counts[other] = counts.get(other, 0) + 1
+        ranked = []
+        for other, links in counts.items():
+            text = texts.get((hit.edition, other), "")
+            shared = sum(1 for w in folded if w in text.lower())
+            ranked.append({"id": other, "volume": other.split("-")[0], "score": round(shared * 2 + links * 0.5, 2),
+                           "links": links, "text": text})
+        ranked.sort(key=lambda r: (-r["score"], id_key(r["id"])))
+        out[hit.id] = ranked[:limit]
+    return out
+
+
 def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Given character spans, return them sorted with overlapping or touching ones merged.
 
@@ -181,10 +271,11 @@ def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def search(out_dir: Path, text: str, *, volume: str | None = None, edition: str | None = None, limit: int = 10) -> list[Hit]:
+def search(out_dir: Path, text: str, *, volume: str | None = None, edition: str | None = None, section: str | None = None,
+           limit: int = 10) -> list[Hit]:
     """Open the index under ``out_dir``, search once, close it."""
     with Searcher(out_dir) as searcher:
-        return searcher.search(text, volume=volume, edition=edition, limit=limit)
+        return searcher.search(text, volume=volume, edition=edition, section=section, limit=limit)
 
 
-__all__ = ["Hit", "Searcher", "build_index", "merge_spans", "search"]
+__all__ = ["Hit", "Searcher", "build_index", "expand", "merge_spans", "search"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import socketserver
 import sys
 import threading
@@ -15,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from playwright.sync_api import sync_playwright
 
 from .conftest import REPO
@@ -106,3 +109,14 @@ def test_no_query_breaks_the_page(page, query):
     results_for(page, query)
     assert page.errors == []
     assert "ctrl-13-6" in results_for(page, "TLS")  # still searching after it
+
+
+SAFE_QUERY = re.compile(r"^(?:\+[a-z0-9][a-z0-9.\-]*\*?(?: |$))*$")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=200))
+def test_the_page_turns_any_query_into_plain_required_terms(page, text):
+    """What ja-search.js hands mkdocs-material's worker is only +word terms: no lunr syntax to break on."""
+    transformed = page.evaluate("q => window.guidelineKbSearchTransform(q)", text)
+    assert SAFE_QUERY.match(transformed), (text, transformed)

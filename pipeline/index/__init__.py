@@ -193,8 +193,11 @@ class Searcher:
                    r.score if score is None else score, spans, matched_by)
 
     def _word_spans(self, text: str, terms: set[str]) -> list[tuple[int, int]]:
-        spans = [(t.startchar, t.endchar) for t in self.ja(text, chars=True) if t.text in terms]
-        return merge_spans(spans)
+        return merge_spans([(start, end) for term, start, end in self._tokens(text) if term in terms])
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one Searcher per process; texts repeat across queries
+    def _tokens(self, text: str) -> tuple[tuple[str, int, int], ...]:
+        return tuple((t.text, t.startchar, t.endchar) for t in self.ja(text, chars=True))
 
     def _bigram_spans(self, text: str, grams: set[str]) -> list[tuple[int, int]]:
         spans = [(t.startchar, t.endchar) for t in self.bigram(text, chars=True) if t.text in grams]

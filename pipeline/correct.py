@@ -239,9 +239,11 @@ CONFUSIONS = {frozenset(p) for p in (
 def lexical(text: str, lexicon: Lexicon) -> list[Candidate]:
     """Near-misses of lexicon terms: a span not in the lexicon within a few edits of a term.
 
-    Confidence falls with the edits per character and rises where each edit is a known OCR
-    confusion (dakuten, small kana, look-alike kanji) or a lost Latin letter; a span that Sudachi
-    reads as one dictionary word may be right as it is and is only proposed.
+    An edit OCR is known to make (a dakuten, small kana or look-alike kanji confused, a Latin
+    letter lost) costs a little confidence; any other edit drops the candidate below ``APPLY_AT``,
+    so it is only proposed. So is a span that Sudachi reads as one dictionary word: it may be right
+    as it stands. An edit at either end of a Japanese span must be a known one (else the "span" is
+    the term beside other words).
     """
     found: list[Candidate] = []
     for term in lexicon.terms:

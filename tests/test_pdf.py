@@ -101,8 +101,9 @@ def test_broken_text_layers_are_repaired_or_read_again(corpus):
 @pytest.mark.parametrize("variant", BORN_DIGITAL)
 def test_born_digital_build_gives_the_ids_and_links_of_the_ocr_text(corpus, variant, kb, tmp_path):
     raw = raw_with(tmp_path, corpus[variant].path)
-    result = run_cli(tmp_path, "extract", raw=raw)
+    result = run_cli(tmp_path, "build", raw=raw)  # the whole knowledge base, index and site included
     assert result.exit_code == 0, result.output
+    assert (tmp_path / "site" / "index.html").exists()
     pdf_reqs = jsonl(tmp_path / "extracted" / "6.0" / "requirements.jsonl")
     ocr_reqs = jsonl(kb / "extracted" / "6.0" / "requirements.jsonl")
     assert [r["id"] for r in pdf_reqs] == [r["id"] for r in ocr_reqs]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import functools
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .errors import ManifestError
 from .model import CIRCLED, Requirement, TableRow, id_key
+from .normalize import RADICALS, clean, repair_char, strip_item_number
 
 APPLY_AT = 0.8
 LEXICON = Path(__file__).resolve().parent / "data" / "lexicon.tsv"
@@ -129,7 +129,6 @@ _SPACED_NUMBER = re.compile(r"(?<=\d)\s*\.\s+(?=\d)|(?<=\d)\s+\.\s*(?=\d)")
 _EDITION = re.compile(r"(?<![\d.])([1-9])([0-9])(?=版)")
 _LINE_START_DASH = re.compile(r"(?m)^[ー一—―‐](?=[^\s\dー一])")
 _BRACKET_SPACE = re.compile(r"(?<=[(（「『【])[ ]+|[ ]+(?=[)）」』】])")
-_RADICAL = re.compile("[\u2e80-\u2ef3\u2f00-\u2fd5]")
 
 
 def section_numbers(text: str, lexicon: Lexicon | None = None) -> list[Candidate]:
@@ -194,8 +193,8 @@ def radicals(text: str, lexicon: Lexicon | None = None) -> list[Candidate]:
     >>> [c.after for c in radicals("項⽬")]
     ['目']
     """
-    return [Candidate(m.start(), m.end(), unicodedata.normalize("NFKC", m.group()), "structural.radical", 0.99, "康熙部首")
-            for m in _RADICAL.finditer(text)]
+    return [Candidate(m.start(), m.end(), repair_char(m.group()), "structural.radical", 0.99, "康熙部首")
+            for m in RADICALS.finditer(text)]
 
 
 _REFERENCE = re.compile(r"(?:(?P<edition>\d\.\d)版)?(?P<section>\d{1,2}(?:\.\d{1,2})*)(?:(?P<part>[A-D])(?P<item>\d+(?:\(\d+\))?|\(\d+\))?)?")
@@ -457,8 +456,6 @@ def reading_fixes(problems: list) -> list[Correction]:
             trail.append(Correction(f"{p.volume}:{where}", p.code, 0, before.lstrip("「"), after.removesuffix(" とした"),
                                     f"structural.{p.code}", 0.9, p.reason, "applied"))
         elif p.item is not None and p.text:
-            from .normalize import clean, strip_item_number
-
             _, found = correct_text(clean(strip_item_number(p.text)), key=f"{p.volume}:{where}", field_name="not-placed")
             trail.extend(Correction(c.id, c.field, c.position, c.before, c.after, c.step, c.confidence,
                                     f"{c.evidence}。遵守事項として置けなかった行なので requirements.jsonl には出ない（{p.code}）",

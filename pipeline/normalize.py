@@ -11,6 +11,7 @@ Sudachi's normalized form would turn ① into 1.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 
 import jaconv
@@ -65,6 +66,22 @@ def unify_bullets(text: str) -> str:
     out = _BULLET_RE.sub("\n" + BULLET, text)
     out = re.sub(r" *\n" + BULLET, "\n" + BULLET, out)
     return out.lstrip("\n")
+
+
+RADICALS = re.compile("[\u2e80-\u2ef3\u2f00-\u2fd5]")  # Kangxi radicals and the CJK radicals supplement
+
+
+def repair_char(text: str) -> str:
+    """A Kangxi radical (or CJK radical supplement) character → the unified ideograph it stands for.
+
+    Broken PDF text layers map 目 to ⽬ (U+2F6C); both the PDF reader and the correction stage use this.
+
+    >>> repair_char("⽬"), repair_char("目"), repair_char("①")
+    ('目', '目', '①')
+    """
+    if RADICALS.fullmatch(text):
+        return unicodedata.normalize("NFKC", text)
+    return text
 
 
 def join_wrap(before: str, after: str) -> str:

@@ -16,17 +16,16 @@ from __future__ import annotations
 import os
 import re
 import statistics
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SourceError
 from ..model import CIRCLED, VOLUME_NAMES
-from ..normalize import join_wrap, starts_list_entry
+from ..normalize import RADICALS, join_wrap, repair_char, starts_list_entry
 from .layout import RawBlock, RawCell, RawRow
+from .table import PLACE_RE
 
 LABELS = ("記載箇所", "遵守事項", "備考")
-_KANGXI = re.compile("[\u2e80-\u2ef3\u2f00-\u2fd5]")
 _JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 RENDER_DPI = 300
 # Japanese line breaking (kinsoku): these never start a line, so the character before them wraps too.
@@ -114,24 +113,13 @@ def assess_text_layer(chars: list[dict]) -> tuple[str, list[str]]:
     if len(texts) < 10:
         return "none", []
     cids = sum(1 for t in texts if t.startswith("(cid:"))
-    japanese = sum(1 for t in texts if _JAPANESE.match(t) or _KANGXI.match(t))
+    japanese = sum(1 for t in texts if _JAPANESE.match(t) or RADICALS.match(t))
     if cids > len(texts) * 0.02 or japanese < len(texts) * 0.3:
         return "unusable", [f"文字コードの対応表がない文字層: (cid:) {cids} 字、かな・漢字 {japanese}/{len(texts)} 字"]
-    kangxi = sum(1 for t in texts if _KANGXI.match(t))
+    kangxi = sum(1 for t in texts if RADICALS.match(t))
     if kangxi:
         return "repairable", [f"康熙部首 {kangxi} 字を統合漢字に直した"]
     return "usable", []
-
-
-def repair_char(text: str) -> str:
-    """A Kangxi radical or CJK radical supplement character → the unified ideograph it stands for.
-
-    >>> repair_char("⽬"), repair_char("目"), repair_char("①")
-    ('目', '目', '①')
-    """
-    if _KANGXI.fullmatch(text):
-        return unicodedata.normalize("NFKC", text)
-    return text
 
 
 def layer_glyphs(page, *, repair: bool) -> list[Glyph]:
@@ -157,9 +145,9 @@ def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float], *, o
     word cut in two when together they are wider than the cell and the line had no room for one
     more letter (a word that fits on a line is moved to the next line whole, not cut).
 
-    OCR word boxes are rough: there a line wraps unless it stops more than three
-    characters (or the next line's first word and one) short of the edge, and a line starting with 「ー」 (which no line may start with)
-    is a list entry.
+    OCR word boxes are rough: there a line wraps unless it stops more than three characters (or
+    the next line's first word and one) short of the edge, and a line starting with 「ー」 (which no
+    line may start with) is a list entry.
     """
     x0, top, x1, bottom = bbox
     inside = [g for g in glyphs if x0 <= (g.x0 + g.x1) / 2 <= x1 and top <= (g.top + g.bottom) / 2 <= bottom]
@@ -167,14 +155,7 @@ def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float], *, o
     if not marks:
         return Cell("", bbox)
     size = statistics.median(g.height for g in marks)
-    lines: list[list[Glyph]] = []
-    for g in sorted(inside, key=lambda g: ((g.top + g.bottom) / 2, g.x0)):
-        middle = (g.top + g.bottom) / 2
-        if lines and abs(middle - _middle(lines[-1])) < size * 0.55:
-            lines[-1].append(g)
-        else:
-            lines.append([g])
-    lines = [[g for g in sorted(line, key=lambda g: g.x0)] for line in lines if any(g.text != " " for g in line)]
+    lines = [line for line in group_lines(inside, size) if any(g.text != " " for g in line)]
     gaps = [b.x0 - a.x1 for line in lines for a, b in zip(line, line[1:]) if " " not in (a.text, b.text)]
     spacing = max(0.0, statistics.median(gaps)) if gaps else 0.0  # letter spacing
     threshold = spacing + size * 0.2
@@ -249,6 +230,18 @@ def _first_word(line: list[Glyph], threshold: float) -> float:
     while after < len(marks) and marks[after].text in NOT_AT_LINE_START:  # 「3.0」版」: 」 goes with 3.0
         reach, after = marks[after], after + 1
     return max(first.x1, reach.x1) - min(first.x0, reach.x0)
+
+
+def group_lines(glyphs: list[Glyph], size: float) -> list[list[Glyph]]:
+    """Glyphs grouped into the lines they stand on (middles within about half a character of the
+    line's), top to bottom, each line left to right."""
+    lines: list[list[Glyph]] = []
+    for g in sorted(glyphs, key=lambda g: ((g.top + g.bottom) / 2, g.x0)):
+        if lines and abs((g.top + g.bottom) / 2 - _middle(lines[-1])) < size * 0.55:
+            lines[-1].append(g)
+        else:
+            lines.append([g])
+    return [sorted(line, key=lambda g: g.x0) for line in lines]
 
 
 def _middle(line: list[Glyph]) -> float:
@@ -335,8 +328,6 @@ _MISREAD_NUMBER = re.compile(r"^[^\w\s－ー一・「『（(【\[]\s")
 def _starts_new_row(cells: list[Cell | None]) -> bool:
     """Whether a page's first data row is a new table row (an item ① or a heading starts in it),
     not the rest of the row cut at the foot of the page before."""
-    from .table import PLACE_RE
-
     for cell in cells:
         if cell and cell.text:
             first = cell.text.lstrip()

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .pdf import Cell, Glyph, PageRead, cell_text
+from ..model import CIRCLED
+from .pdf import Cell, Glyph, PageRead, cell_text, group_lines
 
 Box = tuple[float, float, float, float]
 INK = 160  # grey level below which a pixel is ink
@@ -232,23 +233,13 @@ def ocr_region(image: np.ndarray, box: tuple[int, int, int, int]) -> list[Glyph]
 def visual_lines(words: list[Glyph]) -> list[list[Glyph]]:
     """Words grouped into the lines they stand on (Tesseract's own line numbers split a line at a
     taller glyph such as ⑥)."""
-    if not words:
-        return []
-    size = float(np.median([w.height for w in words]))
-    lines: list[list[Glyph]] = []
-    for word in sorted(words, key=lambda w: (w.top + w.bottom) / 2):
-        middle = (word.top + word.bottom) / 2
-        if lines and abs(middle - np.median([(w.top + w.bottom) / 2 for w in lines[-1]])) < size * 0.55:
-            lines[-1].append(word)
-        else:
-            lines.append([word])
-    return lines
+    return group_lines(words, float(np.median([w.height for w in words]))) if words else []
 
 
 # Tesseract reads a circled item number at the start of a line badly: it drops it, or reads 「@」
 # 「®」, or puts a stray mark or a second number before it (「ぐ②」「〈④」「⑯⑥」: the last one is right). The line start is read again, alone, as one
 # character from ①…⑳ — only where there is a round mark of the line's height to read.
-_CIRCLED = "".join(chr(c) for c in range(0x2460, 0x2474))
+_CIRCLED = CIRCLED[:20]  # ①…⑳: what a cell of this table numbers
 _JUNK_BEFORE_NUMBER = re.compile(rf"^[^\w\s]{{0,2}}(?=[{_CIRCLED}])|^[ぐく〈<]{{1,2}}(?=[{_CIRCLED}])|^[{_CIRCLED}]+(?=[{_CIRCLED}])")
 _LONE_MARK = re.compile(r"^[^\w\s\u3000-\u30ff\u4e00-\u9fff－ー・「『（(【\[]$")
 

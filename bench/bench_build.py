@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline.build import Timings, extract, index, site  # noqa: E402
+from pipeline.build import Timings, build  # noqa: E402
 from pipeline.index import Searcher  # noqa: E402
 
 QUERIES = ["バックアップ", "電子カルテ", "委託先", "TLS", "TLS1.3", "ユーザ", "アカウント", "バックアップ 世代",
@@ -36,9 +36,7 @@ def main() -> None:
         for _ in range(args.repeat):
             timings = Timings()
             start = time.perf_counter()
-            extract(REPO / "raw", out, timings=timings)
-            index(out, timings=timings)
-            site(out, site_dir, REPO / "mkdocs.yml", timings=timings)
+            build(REPO / "raw", out, site_dir, REPO / "mkdocs.yml", timings=timings)
             timings.seconds["total"] = time.perf_counter() - start
             runs.append(timings)
         print(f"build (median of {args.repeat}, real sample, 125 lines):")

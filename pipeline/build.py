@@ -1,22 +1,31 @@
 """One straight-line build: raw/ → extracted/ → index → site/.
 
-    for each edition under raw/:  ingest → normalize → correct → link → correct (consensus)
-    then write every edition (only once all have been read), index, site
+    check     raw, out and site are distinct folders; every edition's manifest is valid, names unique
+    read      for each edition under raw/: ingest → normalize → correct → link → correct (consensus)
+    stage     only once every edition has been read: write the editions, the index and the site
+              beside the current ones
+    commit    make all three current together (``commit.py``): a failure or a kill at any moment
+              leaves extracted/, the index and site/ from one complete build
 """
 
 from __future__ import annotations
 
+import errno
+import shutil
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .correct import Correction, consensus, correct_rows, load_overrides, numbering, reading_fixes, unused_overrides
-from .ingest import Edition, find_editions, ingest, load_edition
+from .commit import Transaction, check_folders, data_stamp, read_stamp
+from .errors import OutputError, describe_os_error
+from .ingest import Edition, ingest, load_editions
 from .link import Linked, link, sections
 from .model import PROBLEM_CODES, VOLUMES
 from .normalize import normalize_rows
-from .store import load_requirements, write_edition
+from .store import edition_folders, load_requirements, write_edition
 
 
 @dataclass
@@ -25,6 +34,7 @@ class EditionOutput:
     linked: Linked
     report: dict
     corrections: list[Correction] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # read, but worth a look (a PDF with JavaScript …)
 
 
 @dataclass
@@ -46,33 +56,36 @@ class Timings:
         return _Timer()
 
 
-def extract(raw_dir: Path, out_dir: Path, *, timings: Timings | None = None) -> list[EditionOutput]:
-    """Read every edition under ``raw_dir`` and write ``out_dir/<edition>/``.
-
-    Nothing is written unless every edition was read: a bad source leaves extracted/ as it was.
-    """
+def read_editions(raw_dir: Path, *, timings: Timings | None = None) -> list[EditionOutput]:
+    """Read every edition under ``raw_dir``; nothing is written."""
     timings = timings or Timings()
     outputs = []
-    for folder in find_editions(raw_dir):
-        edition = load_edition(folder)
+    for edition in load_editions(raw_dir):
         with timings.stage("ingest"):
             got = ingest(edition)
         with timings.stage("normalize"):
             rows = normalize_rows(got.rows)
         with timings.stage("correct"):
-            overrides = load_overrides(edition.folder)
+            overrides = load_overrides(edition.folder, limits=edition.limits)
             trail = correct_rows(rows, overrides=overrides) + numbering(rows) + reading_fixes(got.problems)
         with timings.stage("link"):
             linked = link(rows, edition=edition.name)
         with timings.stage("correct"):
             trail += [c for r in linked.requirements for c in consensus(r)] + unused_overrides(overrides)
-        outputs.append(EditionOutput(edition, linked, make_report(edition, got, linked, trail), trail))
+        outputs.append(EditionOutput(edition, linked, make_report(edition, got, linked, trail), trail, got.warnings))
+    return outputs
+
+
+def write_data(outputs: list[EditionOutput], folder: Path, *, timings: Timings | None = None) -> str:
+    """Write every edition and the index into ``folder`` (a staging folder); return the build's stamp."""
+    timings = timings or Timings()
     with timings.stage("write"):
         for output in outputs:
             toc = [(e.volume, e.section, e.title) for e in output.edition.toc.entries]
-            write_edition(out_dir / output.edition.name, output.linked.requirements, output.linked.correlations,
+            write_edition(folder / output.edition.name, output.linked.requirements, output.linked.correlations,
                           sections(output.linked.requirements, toc), output.report, output.corrections)
-    return outputs
+    index_into(folder, timings=timings)
+    return data_stamp(folder)
 
 
 def make_report(edition: Edition, got, linked: Linked, trail: list[Correction]) -> dict:
@@ -97,15 +110,15 @@ def make_report(edition: Edition, got, linked: Linked, trail: list[Correction]) 
     }
 
 
-def index(out_dir: Path, *, timings: Timings | None = None) -> Path:
+def index_into(folder: Path, *, timings: Timings | None = None) -> Path:
     from .index import build_index
 
     timings = timings or Timings()
     with timings.stage("index"):
-        return build_index(load_requirements(out_dir), out_dir)
+        return build_index(load_requirements(folder), folder)
 
 
-def site(out_dir: Path, site_dir: Path, config: Path, *, timings: Timings | None = None) -> Path:
+def site_into(out_dir: Path, site_dir: Path, config: Path, *, timings: Timings | None = None) -> Path:
     from .site import build_site
 
     timings = timings or Timings()
@@ -113,10 +126,59 @@ def site(out_dir: Path, site_dir: Path, config: Path, *, timings: Timings | None
         return build_site(out_dir, site_dir, config=config)
 
 
+@contextmanager
+def writing(out_dir: Path, site_dir: Path):
+    """A transaction over the outputs; an OS error while writing becomes one line naming the folder."""
+    try:
+        with Transaction(out_dir, site_dir) as tx:
+            yield tx
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):  # about where we write, not the file
+            exc = OSError(exc.errno, exc.strerror, f"{out_dir} と {site_dir} への書き込み")
+        raise OutputError(describe_os_error(exc, out_dir)) from None
+
+
 def build(raw_dir: Path, out_dir: Path, site_dir: Path, config: Path, *, timings: Timings | None = None) -> list[EditionOutput]:
-    """extract → index → site, the whole knowledge base from raw/."""
+    """extract → index → site, the whole knowledge base from raw/, made current in one commit."""
     timings = timings or Timings()
-    outputs = extract(raw_dir, out_dir, timings=timings)
-    index(out_dir, timings=timings)
-    site(out_dir, site_dir, config, timings=timings)
+    check_folders(raw_dir, out_dir, site_dir, config)
+    outputs = read_editions(raw_dir, timings=timings)
+    with writing(out_dir, site_dir) as tx:
+        data = tx.stage(out_dir)
+        stamp = write_data(outputs, data, timings=timings)
+        site_into(data, tx.stage(site_dir), config, timings=timings)
+        tx.commit(stamp)
     return outputs
+
+
+def extract(raw_dir: Path, out_dir: Path, site_dir: Path, *, timings: Timings | None = None) -> list[EditionOutput]:
+    """raw/ → extracted/ with its index; the site stays as it was (``site`` rebuilds it)."""
+    timings = timings or Timings()
+    check_folders(raw_dir, out_dir, site_dir)
+    outputs = read_editions(raw_dir, timings=timings)
+    with writing(out_dir, site_dir) as tx:
+        tx.commit(write_data(outputs, tx.stage(out_dir), timings=timings))
+    return outputs
+
+
+def index(raw_dir: Path, out_dir: Path, site_dir: Path, *, timings: Timings | None = None) -> Path:
+    """Rebuild the index of extracted/ (the data is copied as it is, and committed with it)."""
+    check_folders(raw_dir, out_dir, site_dir)
+    folders = edition_folders(out_dir)
+    with writing(out_dir, site_dir) as tx:
+        data = tx.stage(out_dir)
+        for folder in folders:
+            shutil.copytree(folder, data / folder.name)
+        index_into(data, timings=timings)
+        tx.commit(data_stamp(data))
+    return out_dir / "index"
+
+
+def site(raw_dir: Path, out_dir: Path, site_dir: Path, config: Path, *, timings: Timings | None = None) -> Path:
+    """Rebuild site/ from extracted/ as it is; the site takes the stamp of the data it shows."""
+    check_folders(raw_dir, out_dir, site_dir, config)
+    edition_folders(out_dir)
+    with writing(out_dir, site_dir) as tx:
+        site_into(out_dir, tx.stage(site_dir), config, timings=timings)
+        tx.commit(read_stamp(out_dir) or data_stamp(out_dir))
+    return site_dir

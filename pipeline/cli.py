@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import signal
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
@@ -17,7 +20,8 @@ from rich.table import Table
 from rich.text import Text
 
 from . import build as pipeline
-from .errors import GuidelineKBError, NotFoundError
+from .commit import recover
+from .errors import GuidelineKBError, NotFoundError, describe_os_error
 from .model import VOLUME_NAMES, VOLUMES, section_key
 
 err = Console(stderr=True, highlight=False)
@@ -28,17 +32,52 @@ def _console() -> Console:
 
 
 def handle_errors(command):
-    """Turn a library error into ``エラー: …`` on stderr and exit code 2, with no traceback."""
+    """The one error boundary: any failure becomes ``エラー: …`` on one line of stderr and exit code 2
+    (130 when interrupted), with no traceback; ``--debug`` shows the traceback instead."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except GuidelineKBError as exc:
-            click.echo(f"エラー: {exc}", err=True)
-            sys.exit(2)
+        except (SystemExit, click.exceptions.Exit, click.ClickException):
+            raise
+        except BrokenPipeError:  # `guideline-kb search … | head`: the reader went away
+            sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - nothing more can be written
+            sys.exit(0)
+        except BaseException as exc:  # noqa: BLE001 - the boundary
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            click.echo(f"エラー: {one_line(describe(exc))}", err=True)
+            sys.exit(130 if isinstance(exc, KeyboardInterrupt) else 2)
 
     return wrapper
+
+
+def describe(exc: BaseException) -> str:
+    """What the user reads for a failure: our own message, or one made from the OS or library error."""
+    if isinstance(exc, GuidelineKBError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return describe_os_error(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return "中断しました（出力は前の build のままです。もう一度実行してください）"
+    if isinstance(exc, MemoryError):
+        return "メモリが足りません（入力が大きすぎないか確かめ、manifest.toml の [limits] を見直してください）"
+    if isinstance(exc, RecursionError):
+        return "入力の入れ子が深すぎて処理できません（入力を確かめてください）"
+    return f"予期しない失敗です（{type(exc).__name__}: {exc}）。--debug をつけて実行し、表示された内容を添えて報告してください"
+
+
+def one_line(text: str, width: int = 600) -> str:
+    r"""A message on one printable line: control characters as spaces, lone surrogates replaced.
+
+    >>> one_line("a\nb\x00c\ud800") == "a b c" + "\ufffd" * 3
+    True
+    """
+    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,10 +85,13 @@ def handle_errors(command):
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default="extracted", show_default=True, help="抽出結果と検索インデックスのフォルダ")
 @click.option("--site-dir", type=click.Path(path_type=Path), default="site", show_default=True, help="静的サイトの出力先")
 @click.option("--config", type=click.Path(path_type=Path), default="mkdocs.yml", show_default=True, help="mkdocs の設定ファイル")
+@click.option("--debug", is_flag=True, help="失敗したときにトレースバックを表示する（メンテナー向け）")
 @click.version_option(package_name="guideline-kb")
 @click.pass_context
-def main(ctx, raw_dir: Path, out_dir: Path, site_dir: Path, config: Path):
+def main(ctx, raw_dir: Path, out_dir: Path, site_dir: Path, config: Path, debug: bool):
     """医療情報システム安全管理ガイドラインの各編間相関表から、検索できるナレッジベースを作る。"""
+    if hasattr(signal, "SIGXFSZ"):  # over a file-size limit, a write fails with EFBIG instead of killing us
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     ctx.obj = {"raw": raw_dir, "out": out_dir, "site": site_dir, "config": config}
 
 
@@ -71,8 +113,10 @@ def build(obj):
 def extract(obj):
     """raw/<版>/ の元資料を読み、extracted/<版>/ に requirements.jsonl・correlations.jsonl・report.json を書く。"""
     timings = pipeline.Timings()
-    _summary(pipeline.extract(obj["raw"], obj["out"], timings=timings))
+    _summary(pipeline.extract(obj["raw"], obj["out"], obj["site"], timings=timings))
     _timings(timings)
+    if (obj["site"] / "index.html").exists():
+        err.print(f"サイト {obj['site']} は前の抽出結果のままです（guideline-kb site で作り直せます）")
 
 
 @main.command()
@@ -80,7 +124,7 @@ def extract(obj):
 @handle_errors
 def index(obj):
     """extracted/ から検索インデックスを作り直す。"""
-    path = pipeline.index(obj["out"])
+    path = pipeline.index(obj["raw"], obj["out"], obj["site"])
     err.print(f"検索インデックス: {path}")
 
 
@@ -89,7 +133,7 @@ def index(obj):
 @handle_errors
 def site(obj):
     """extracted/ からページを生成し、mkdocs で静的サイトを site/ に作る。"""
-    path = pipeline.site(obj["out"], obj["site"], obj["config"])
+    path = pipeline.site(obj["raw"], obj["out"], obj["site"], obj["config"])
     err.print(f"サイト: {path / 'index.html'}")
 
 
@@ -109,6 +153,7 @@ def search(obj, query: str, volume: str | None, edition: str | None, section: st
     from .index import search as run_search
     from .store import load_correlations, load_requirements
 
+    recover(obj["out"], obj["site"])
     hits = run_search(obj["out"], query, volume=volume, edition=edition, section=section, limit=limit)
     related = expand_hits(hits, load_correlations(obj["out"]), load_requirements(obj["out"]), query.split()) if expand else {}
     if as_json:
@@ -116,7 +161,7 @@ def search(obj, query: str, volume: str | None, edition: str | None, section: st
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     if not hits:
-        err.print(f"「{query}」に当てはまる遵守事項はありません。")
+        err.print(f"「{one_line(query, 80)}」に当てはまる遵守事項はありません。")
         return
     console = _console()
     for hit in hits:
@@ -159,9 +204,10 @@ def show(obj, req_id: str, edition: str | None, as_json: bool):
     from .link import related
     from .store import load_correlations, load_requirements
 
+    recover(obj["out"], obj["site"])
     requirements = [r for r in load_requirements(obj["out"]) if r.id == req_id and (edition is None or r.edition == edition)]
     if not requirements:
-        raise NotFoundError(f"{req_id}: その ID の遵守事項はありません（例: gov-1.1-1, mgmt-13-4, ctrl-13-6）")
+        raise NotFoundError(f"{one_line(req_id, 80)}: その ID の遵守事項はありません（例: gov-1.1-1, mgmt-13-4, ctrl-13-6）")
     req = max(requirements, key=lambda r: section_key(r.edition))
     correlations = [c for c in load_correlations(obj["out"]) if c.edition == req.edition]
     links = related(correlations, req.id)
@@ -209,6 +255,9 @@ def _summary(outputs) -> None:
         table.add_row(report["edition"], str(counts["total"]), str(counts["gov"]), str(counts["mgmt"]), str(counts["ctrl"]),
                       str(report["correlations"]), str(report["lines_read"]), str(report["not_placed"]["total"]))
     err.print(table)
+    for output in outputs:
+        for warning in output.warnings:
+            click.echo(f"注意: {one_line(warning)}", err=True)
 
 
 def _timings(timings) -> None:

@@ -17,6 +17,7 @@ or rejects a candidate, or adds a correction, on every run. ``raw_text`` is neve
 
 from __future__ import annotations
 
+import bisect
 import csv
 import functools
 import re
@@ -28,7 +29,9 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
+from . import textfile
 from .errors import ManifestError
+from .limits import LIMITS, Limits
 from .model import CIRCLED, Requirement, TableRow, id_key
 from .normalize import RADICALS, clean, repair_char, strip_item_number
 
@@ -128,7 +131,7 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
 _SPACED_NUMBER = re.compile(r"(?<=\d)\s*\.\s+(?=\d)|(?<=\d)\s+\.\s*(?=\d)")
 _EDITION = re.compile(r"(?<![\d.])([1-9])([0-9])(?=版)")
 _LINE_START_DASH = re.compile(r"(?m)^[ー一—―‐](?=[^\s\dー一])")
-_BRACKET_SPACE = re.compile(r"(?<=[(（「『【])[ ]+|[ ]+(?=[)）」』】])")
+_BRACKET_SPACE = re.compile(r"(?<=[(（「『【])[ ]+|(?<! )[ ]+(?=[)）」』】])")  # (?<! ): linear on long runs of spaces
 
 
 def section_numbers(text: str, lexicon: Lexicon | None = None) -> list[Candidate]:
@@ -250,7 +253,7 @@ def lexical(text: str, lexicon: Lexicon) -> list[Candidate]:
             continue
         latin = term.isascii()
         budget = 1 if len(term) <= 6 else 2 if len(term) <= 11 else 3
-        exact = [(m.start(), m.end()) for m in re.finditer(re.escape(term), text)]
+        exact_ends = [m.end() for m in re.finditer(re.escape(term), text)]  # ascending, and so are the starts
         for start, end in _windows(text, term, budget, latin):
             span = text[start:end]
             if span in lexicon.vocabulary:
@@ -259,13 +262,24 @@ def lexical(text: str, lexicon: Lexicon) -> list[Candidate]:
             if distance > budget:
                 continue
             ops = Levenshtein.editops(span, term)
-            if any(start < e and end > s for s, e in exact) and not all(_known_edit(op, span, term) for op in ops):
+            if _overlaps_exact(exact_ends, len(term), start, end) and not all(_known_edit(op, span, term) for op in ops):
                 continue  # the term itself stands here, read right
             if not latin and any(_at_edge(op, span) and not _known_edit(op, span, term) for op in ops):
                 continue  # an edit at either end that OCR does not make: the term beside other words, not misread
             confidence, why = _lexical_confidence(span, term, ops)
             found.append(Candidate(start, end, term, "lexical", confidence, f"語彙「{term}」に近い（{why}）"))
     return _best_per_span(found)
+
+
+def _overlaps_exact(exact_ends: list[int], length: int, start: int, end: int) -> bool:
+    """Whether ``[start, end)`` overlaps one of the term's exact occurrences (given by their ascending
+    ends; each is ``length`` long): the first occurrence ending after ``start`` decides, by bisection.
+
+    >>> _overlaps_exact([5, 20], 3, 4, 8), _overlaps_exact([5, 20], 3, 6, 17)
+    (True, False)
+    """
+    i = bisect.bisect_right(exact_ends, start)
+    return i < len(exact_ends) and exact_ends[i] - length < end
 
 
 def _known_edit(op, span: str, term: str) -> bool:
@@ -324,11 +338,24 @@ def _one_dictionary_word(span: str) -> bool:
 
 
 def _best_per_span(candidates: list[Candidate]) -> list[Candidate]:
-    """Of overlapping candidates, keep the most confident (then the longest)."""
+    """Of overlapping candidates, keep the most confident (then the longest).
+
+    Kept spans are pairwise apart, so sorted by start they are sorted by end too: a candidate
+    overlaps one of them exactly when the last one starting before its end reaches past its start.
+    One bisection per candidate: n log n, not n².
+
+    >>> [(c.start, c.end) for c in _best_per_span([Candidate(0, 4, "a", "s", 0.9, ""), Candidate(2, 6, "b", "s", 0.95, ""),
+    ...                                              Candidate(6, 8, "c", "s", 0.5, "")])]
+    [(2, 6), (6, 8)]
+    """
+    spans: list[tuple[int, int]] = []  # (start, end) of the kept, ascending
     kept: list[Candidate] = []
     for c in sorted(candidates, key=lambda c: (-c.confidence, -(c.end - c.start), c.start, c.after)):
-        if all(c.end <= k.start or c.start >= k.end for k in kept):
-            kept.append(c)
+        before_end = bisect.bisect_left(spans, (c.end, -1))  # the kept that start before c ends
+        if before_end and spans[before_end - 1][1] > c.start:
+            continue
+        bisect.insort(spans, (c.start, c.end))
+        kept.append(c)
     return sorted(kept)
 
 
@@ -519,19 +546,23 @@ def numbering(rows: list[TableRow]) -> list[Correction]:
 
 # --- overrides ---------------------------------------------------------------------------------------
 
-def load_overrides(folder: Path) -> Overrides:
-    """Given an edition folder, read its ``corrections.tsv`` (action, id, before, after, note)."""
+def load_overrides(folder: Path, *, limits: Limits = LIMITS) -> Overrides:
+    """Given an edition folder, read its ``corrections.tsv`` (action, id, before, after, note).
+
+    Read as text by ``textfile`` (UTF-8 with or without BOM, UTF-16, Shift_JIS; any line ends), one
+    line a record: tabs separate, a field never runs onto the next line, so an error names the line
+    where it is. A field over ``limits.max_field_chars`` is an error too.
+    """
     path = folder / OVERRIDES
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return Overrides()
+    text = textfile.read_text(path, limits=limits, what="corrections.tsv", error=ManifestError)
     entries = []
-    with path.open(encoding="utf-8", newline="") as f:
-        for n, cells in enumerate(csv.reader(f, delimiter="\t"), 1):
-            if not cells or not "".join(cells).strip() or cells[0].startswith("#"):
-                continue
-            if len(cells) < 4 or cells[0] not in ("accept", "reject", "add") or not cells[1] or not cells[2]:
-                raise ManifestError(f"{path}:{n}行: 「accept|reject|add<TAB>ID<TAB>前<TAB>後<TAB>メモ」の形ではありません")
-            entries.append(Override(cells[0], cells[1], cells[2], cells[3], cells[4] if len(cells) > 4 else "", n))
+    for n, cells in textfile.tsv_rows(text, path, limits=limits, error=ManifestError):
+        if len(cells) < 4 or cells[0] not in ("accept", "reject", "add") or not cells[1] or not cells[2]:
+            raise ManifestError(f"{path}:{n}行: 「accept|reject|add<TAB>ID<TAB>前<TAB>後<TAB>メモ」の形ではありません"
+                                "（タブで区切ってください。判断でない行は # で始めてください）")
+        entries.append(Override(cells[0], cells[1], cells[2], cells[3], cells[4] if len(cells) > 4 else "", n))
     return Overrides(entries)
 
 

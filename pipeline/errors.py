@@ -1,5 +1,7 @@
 """The errors a user can cause. Each message is one line that names the file (and line or page)."""
 
+import errno
+
 
 class GuidelineKBError(Exception):
     """Base class: the CLI prints the message on one line and exits with code 2."""
@@ -27,3 +29,38 @@ class NotFoundError(GuidelineKBError):
 
 class SiteError(GuidelineKBError):
     """mkdocs could not build the site."""
+
+
+class OutputError(GuidelineKBError):
+    """An output folder cannot be used or written (a file in its place, foreign files, no room)."""
+
+
+class LimitError(GuidelineKBError):
+    """An input is over one of the limits in ``limits.py``."""
+
+
+_OS_ADVICE = {
+    errno.ENOENT: "ありません（パスを確かめてください）",
+    errno.EACCES: "権限がありません（権限を確かめるか、書き込めるフォルダを指定してください）",
+    errno.EPERM: "権限がありません（権限を確かめるか、書き込めるフォルダを指定してください）",
+    errno.EROFS: "読み取り専用です（書き込めるフォルダを指定してください）",
+    errno.ENOSPC: "ディスクに空きがありません（空きを作ってからもう一度実行してください）",
+    errno.EDQUOT: "ディスクの割り当てを超えました（空きを作ってからもう一度実行してください）",
+    errno.EFBIG: "ファイルの大きさの上限を超えました（ulimit -f を確かめてください）",
+    errno.EISDIR: "ファイルのはずがフォルダです（ファイルを置いてください）",
+    errno.ENOTDIR: "フォルダのはずがファイルです（パスを確かめてください）",
+    errno.ENAMETOOLONG: "パスが長すぎます（短いパスを指定してください）",
+    errno.ELOOP: "シンボリックリンクが循環しています（リンクを直してください）",
+    errno.EMFILE: "開いているファイルが多すぎます（ulimit -n を確かめてください）",
+}
+
+
+def describe_os_error(exc: OSError, path: object = None) -> str:
+    """One line for an OS error: the file, what is wrong, what to do.
+
+    >>> describe_os_error(PermissionError(errno.EACCES, "Permission denied", "site/index.html"))
+    'site/index.html: 権限がありません（権限を確かめるか、書き込めるフォルダを指定してください）'
+    """
+    where = exc.filename if exc.filename is not None else path
+    what = _OS_ADVICE.get(exc.errno, f"{exc.strerror or exc}（パスと権限、ディスクの空きを確かめてください）")
+    return f"{where}: {what}" if where is not None else what

@@ -32,7 +32,7 @@ _BULLET_RE = re.compile(r"(?:^|(?<=[ \n]))(?:[‐―—ー一－\-−](?= )|[－
 # A line that starts a list entry: 「－」「・」「(1)」「1.」「①」, or 「a 医療情報等の…」 (a letter, a space,
 # Japanese text; not a dash, so splitting off a bullet never changes what counts as an entry).
 _LIST_START = re.compile(rf"^(?:[{BULLET}−]|・|[a-zａ-ｚ][ 　](?![‐―—ー一－\-])[^\x00-\x7f]|\(\d+\)|（\d+）|\d+\.(?!\d)|[①-⑳㉑-㉟㊱-㊿]|上記)")
-_SENTENCE_END = re.compile(r"[。：:]$")
+_SENTENCE_ENDS = "。：:"  # a line ending in one of these is not wrapped
 
 
 def unify_spaces(text: str) -> str:
@@ -64,7 +64,7 @@ def unify_bullets(text: str) -> str:
     '次を含めること。\\n－入力者の識別\\n－記録の確定'
     """
     out = _BULLET_RE.sub("\n" + BULLET, text)
-    out = re.sub(r" *\n" + BULLET, "\n" + BULLET, out)
+    out = re.sub(r"(?<! ) *\n" + BULLET, "\n" + BULLET, out)  # (?<! ): linear on long runs of spaces
     return out.lstrip("\n")
 
 
@@ -108,19 +108,22 @@ def starts_list_entry(line: str) -> bool:
 def join_wrapped_lines(text: str) -> str:
     """Join a line break that only wraps a sentence; keep breaks before list entries.
 
+    Each output line gathers its pieces and is joined once, so a cell of many wrapped lines costs
+    linear time.
+
     >>> join_wrapped_lines("規程等に\\n定めること。\\n－入力者")
     '規程等に定めること。\\n－入力者'
     """
-    lines = [line.strip() for line in text.split("\n")]
-    out: list[str] = []
-    for line in lines:
+    out: list[list[str]] = []  # the pieces of each output line
+    for line in (line.strip() for line in text.split("\n")):
         if not line:
             continue
-        if out and not starts_list_entry(line) and not _SENTENCE_END.search(out[-1]):
-            out[-1] = join_wrap(out[-1], line)
+        last = out[-1][-1] if out else ""
+        if out and not starts_list_entry(line) and last[-1] not in _SENTENCE_ENDS:
+            out[-1].append(" " + line if last[-1].isascii() and line[0].isascii() else line)  # as join_wrap
         else:
-            out.append(line)
-    return "\n".join(out)
+            out.append([line])
+    return "\n".join("".join(pieces) for pieces in out)
 
 
 def remove_spaces_between_japanese(text: str) -> str:

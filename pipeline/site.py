@@ -3,24 +3,27 @@
 Pages: a home page; per edition, one page per chapter of each volume (every requirement has an
 anchor equal to its ID and links to each correlated requirement, both ways), the whole
 correlation table, and what could not be placed. Text from sources is escaped: nothing from a
-source becomes HTML or Markdown.
+source becomes HTML or Markdown, in pages, nav labels, page titles or search previews. After the
+build, every page gets a Content-Security-Policy that lets only the theme's own inline scripts run
+and loads nothing from outside the site (``harden_site``).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import html
 import json
 import logging
 import re
-import tempfile
+import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from .errors import SiteError
 from .link import related
 from .model import CIRCLED, VOLUME_NAMES, VOLUMES, Correlation, Requirement, section_key
-from .store import CORRECTIONS, REPORT, SECTIONS, edition_folders, load_correlations, load_requirements, read_jsonl, replace_dir
+from .store import CORRECTIONS, REPORT, SECTIONS, edition_folders, load_correlations, load_requirements, read_jsonl
 
 # What Python-Markdown (with tables) un-escapes after a backslash; < > & become entities instead.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
@@ -39,6 +42,49 @@ def html_block(text: str, css_class: str) -> str:
     """Source text as a raw HTML block: escaped, line breaks kept, never parsed as Markdown."""
     lines = "<br>".join(html.escape(line) for line in text.split("\n"))
     return f'<div class="{css_class}">{lines}</div>'
+
+
+def nav_label(text: str) -> str:
+    """Text as a nav label: mkdocs-material writes nav labels (and page titles) into the page as HTML.
+
+    >>> nav_label('13. 管理<img src=x onerror=alert(1)> & "A"')
+    '13. 管理&lt;img src=x onerror=alert(1)&gt; &amp; &quot;A&quot;'
+    """
+    return html.escape(text, quote=True)
+
+
+def nav_pages(nav: list) -> dict[str, str]:
+    """Every page in a mkdocs nav (nested lists of {label: path or list}): path → label.
+
+    >>> nav_pages([{"ホーム": "index.md"}, {"第6.0版": [{"概要": "6.0/index.md"}]}])
+    {'index.md': 'ホーム', '6.0/index.md': '概要'}
+    """
+    pages = {}
+    for entry in nav:
+        for label, target in entry.items():
+            pages.update(nav_pages(target) if isinstance(target, list) else {target: label})
+    return pages
+
+
+# What PyYAML refuses to read in a document, or reads as a line break: written as escapes instead
+# (a lone surrogate, which no file can hold, as U+FFFD).
+_YAML_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+
+
+def front_matter(title_html: str) -> str:
+    r"""YAML front matter giving a page its <title> and header title: mkdocs-material writes
+    ``page.meta.title`` as it is (HTML, like the nav label), where ``page.title`` would go through
+    ``striptags``, which turns ``&lt;/title&gt;`` back into a tag.
+
+    >>> front_matter('2. 管理&lt;/title&gt; &quot;A&quot;\x85')
+    '---\ntitle: "2. 管理&lt;/title&gt; &quot;A&quot;\\u0085"\n---\n\n'
+    """
+    def escape(match: re.Match) -> str:
+        code = ord(match.group())
+        return "\\ufffd" if 0xD800 <= code <= 0xDFFF else f"\\u{code:04x}"
+
+    value = _YAML_UNSAFE.sub(escape, json.dumps(title_html, ensure_ascii=False))
+    return f"---\ntitle: {value}\n---\n\n"
 
 
 def chapter_of(section: str) -> str:
@@ -87,7 +133,7 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
                 path = f"{edition}/{volume}/{chapter}.md"
                 title = titles[(volume, chapter)]
                 pages[path] = _chapter(path, edition, volume, chapter, title, chapters[(volume, chapter)], corrs, texts)
-                volume_nav.append({f"{chapter}. {title}": path})
+                volume_nav.append({nav_label(f"{chapter}. {title}"): path})
             if volume_nav:
                 edition_nav.append({VOLUME_NAMES[volume]: volume_nav})
         pages[f"{edition}/table.md"] = _table(f"{edition}/table.md", edition, corrs, texts)
@@ -95,8 +141,11 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
         pages[f"{edition}/corrections.md"] = _corrections(f"{edition}/corrections.md", edition, folders[edition], set(texts))
         edition_nav += [{"各編間相関表": f"{edition}/table.md"}, {"読み取れなかった箇所": f"{edition}/report.md"},
                         {"OCR の訂正": f"{edition}/corrections.md"}]
-        nav.append({f"第{edition}版": edition_nav})
+        nav.append({nav_label(f"第{edition}版"): edition_nav})
+    titles = nav_pages(nav)
     for path, text in pages.items():
+        if path != "index.md":  # the home page's <title> is the site name
+            text = front_matter(titles[path]) + text
         target = docs_dir / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
@@ -275,10 +324,15 @@ def search_terms(text: str) -> str:
 
     >>> search_terms("電子にHTTPS")
     'j96fb5b500 j5b50306b0 https0'
+
+    The index holds HTML: its own tags go, then text that looks like a tag (``&lt;img&gt;``) is words.
+
+    >>> search_terms("<p>&lt;img src=x&gt;</p>")
+    'img0 src0 x0'
     """
     import unicodedata
 
-    text = _LONG_VOWEL_END.sub("", unicodedata.normalize("NFKC", _TAG.sub(" ", html.unescape(text))))
+    text = _LONG_VOWEL_END.sub("", unicodedata.normalize("NFKC", html.unescape(_TAG.sub(" ", text))))
     out = []
     for run in _CJK_RUN.findall(text):
         out += [encode_gram(run)] if len(run) == 1 else [encode_gram(run[i:i + 2]) for i in range(len(run) - 1)]
@@ -347,6 +401,134 @@ _CSS = """
 """
 
 
+# ---------------------------------------------------------------------------------------------
+# After mkdocs: a Content-Security-Policy in every page, and search previews that stay text.
+
+# Where scripts, styles, images (the theme's icons are data: URLs in its CSS), fonts, the search
+# worker and its index may come from: the site itself, nothing from outside. Inline scripts only by
+# hash (``theme_inline_scripts``): an inline <script> or an on…= attribute in content never runs.
+_POLICY = ("default-src 'self'", "script-src 'self' {hashes}", "style-src 'self'", "img-src 'self' data:",
+           "font-src 'self'", "connect-src 'self'", "worker-src 'self'", "object-src 'none'", "base-uri 'self'",
+           "form-action 'self'")
+_TEMPLATE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+_TEMPLATE_VALUE = re.compile(r"\{\{.*?\}\}")
+_PAGE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S | re.I)
+_SCRIPT_SRC = re.compile(r"\bsrc\s*=", re.I)
+_CSP_META = re.compile(r'\s*<meta http-equiv="Content-Security-Policy"[^>]*>')
+_CHARSET_META = re.compile(r"<meta charset=[^>]*>", re.I)
+
+
+def page_base_url(rel_path: str) -> str:
+    """mkdocs' ``base_url`` of a built page (``use_directory_urls: false``): the way back to the
+    site's root. The error page is served at any path, so its links start at the root.
+
+    >>> [page_base_url(p) for p in ("index.html", "6.0/index.html", "6.0/gov/2.html", "404.html")]
+    ['.', '..', '../..', '/']
+    """
+    if rel_path == "404.html":
+        return "/"
+    return "/".join([".."] * rel_path.count("/")) or "."
+
+
+@functools.lru_cache(maxsize=None)
+def theme_inline_scripts(base_url: str) -> tuple[str, ...]:
+    """The inline scripts that mkdocs-material's own templates (``partials/javascripts/*.html``) write
+    into a page with this ``base_url``, the only template value in them. Read from the installed
+    theme, never from a built page: what a page's content holds cannot add to them."""
+    from material import templates
+
+    scripts = []
+    for template in sorted((Path(templates.__file__).parent / "partials" / "javascripts").glob("*.html")):
+        for body in _TEMPLATE_SCRIPT.findall(template.read_text(encoding="utf-8")):
+            scripts.append(_TEMPLATE_VALUE.sub(lambda _: base_url, body))
+    return tuple(scripts)
+
+
+def script_hash(script: str) -> str:
+    """A CSP source expression allowing exactly this inline script.
+
+    >>> script_hash("alert(1)")
+    "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"
+    """
+    import base64
+    import hashlib
+
+    return f"'sha256-{base64.b64encode(hashlib.sha256(script.encode('utf-8')).digest()).decode('ascii')}'"
+
+
+def content_security_policy(rel_path: str) -> str:
+    """The policy of one built page: the site's own files, and the theme's inline scripts for its place."""
+    hashes = sorted({script_hash(s) for s in theme_inline_scripts(page_base_url(rel_path))})
+    return "; ".join(_POLICY).format(hashes=" ".join(hashes))
+
+
+def with_policy(page: str, policy: str) -> str:
+    """A page with the policy as a <meta> right after <meta charset> (it covers only what follows it),
+    replacing one already there.
+
+    >>> with_policy('<head><meta charset="utf-8"><title>x</title>', "default-src 'self'")
+    '<head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src \\'self\\'"><title>x</title>'
+    """
+    page = _CSP_META.sub("", page)
+    content = html.escape(policy, quote=False).replace('"', "&quot;")
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{content}">'
+    charset = _CHARSET_META.search(page)
+    at = charset.end() if charset else page.find("<head>") + len("<head>") if "<head>" in page else 0
+    return page[:at] + meta + page[at:]
+
+
+def blocked_scripts(page: str, policy: str) -> list[str]:
+    """The inline scripts of a page that the policy does not let run (JSON data blocks are not scripts).
+
+    >>> blocked_scripts('<script>alert(1)</script><script src="a.js"></script><script type="application/json">{}</script>',
+    ...                 "script-src 'self'")
+    ['alert(1)']
+    """
+    return [body for attrs, body in _PAGE_SCRIPT.findall(page)
+            if not _SCRIPT_SRC.search(attrs) and "application/json" not in attrs and script_hash(body) not in policy]
+
+
+# mkdocs-material keeps these tags (without attributes) in its search index and shows a result's
+# title and text as HTML; anything else that looks like a tag is shown as text.
+_PREVIEW_TAG = re.compile(r"(</?(?:p|code|pre|li|ol|ul|sub|sup)>)")
+
+
+def literal_preview(text: str) -> str:
+    """A search-index title or text that the theme's innerHTML shows as text: the theme's own
+    attribute-less tags stay, every other < and > becomes an entity (entities stay as they are).
+
+    >>> literal_preview('<p>窓口<img src=x onerror=alert(1)> &lt;b&gt; &amp;</p>')
+    '<p>窓口&lt;img src=x onerror=alert(1)&gt; &lt;b&gt; &amp;</p>'
+    """
+    parts = _PREVIEW_TAG.split(text)
+    return "".join(part if i % 2 else part.replace("<", "&lt;").replace(">", "&gt;") for i, part in enumerate(parts))
+
+
+def harden_site(site_dir: Path) -> dict[str, int]:
+    """Give every built page its Content-Security-Policy <meta> and make the search previews literal.
+    Returns page → number of inline scripts the policy blocks there (none when every source string
+    was escaped); those are also logged."""
+    blocked = {}
+    for path in sorted(site_dir.rglob("*.html")):
+        rel_path = path.relative_to(site_dir).as_posix()
+        policy = content_security_policy(rel_path)
+        page = path.read_text(encoding="utf-8")
+        path.write_text(with_policy(page, policy), encoding="utf-8")
+        if scripts := blocked_scripts(page, policy):
+            blocked[rel_path] = len(scripts)
+            logging.getLogger(__name__).warning("%s: Content-Security-Policy が止めるインラインスクリプト %d 個",
+                                                rel_path, len(scripts))
+    index_path = site_dir / "search" / "search_index.json"
+    if index_path.exists():
+        index = json.loads(index_path.read_text(encoding="utf-8"))
+        for doc in index["docs"]:
+            for field in ("title", "text"):
+                if field in doc:
+                    doc[field] = literal_preview(doc[field])
+        index_path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    return blocked
+
+
 class _CollectWarnings(logging.Handler):
     def __init__(self):
         super().__init__(logging.WARNING)
@@ -357,26 +539,35 @@ class _CollectWarnings(logging.Handler):
 
 
 def build_site(out_dir: Path, site_dir: Path, *, config: Path) -> Path:
-    """Generate the pages and build them with mkdocs (strict) into ``site_dir``, replacing it."""
+    """Generate the pages and build them with mkdocs (strict) into ``site_dir``, a new empty folder
+    that the caller swaps into place (``commit``); the Markdown goes to a sibling folder, removed after."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
     if not config.is_file():
-        raise SiteError(f"{config}: mkdocs の設定ファイルがありません")
+        raise SiteError(f"{config}: mkdocs の設定ファイルがありません（--config で mkdocs.yml を指定してください）")
     handler = _CollectWarnings()
     logger = logging.getLogger("mkdocs")
     logger.addHandler(handler)
+    docs = site_dir.with_name(site_dir.name + ".docs")
     try:
-        with tempfile.TemporaryDirectory(prefix="guideline-kb-docs-") as docs, replace_dir(site_dir) as tmp_site:
-            nav = generate_docs(out_dir, Path(docs))
-            try:
-                cfg = load_config(str(config), docs_dir=docs, site_dir=str(tmp_site), nav=nav, strict=True)
-                mkdocs_build(cfg)
-                add_search_terms(Path(tmp_site) / "search" / "search_index.json")
-            except (MkDocsException, SystemExit, OSError) as exc:
-                detail = handler.messages[-1] if handler.messages else str(exc)
-                raise SiteError(f"{config}: サイトを作れませんでした: {detail}") from None
+        shutil.rmtree(docs, ignore_errors=True)
+        docs.mkdir(parents=True)
+        nav = generate_docs(out_dir, docs)
+        try:
+            cfg = load_config(str(config), docs_dir=str(docs), site_dir=str(site_dir), nav=nav, strict=True)
+        except (MkDocsException, SystemExit) as exc:
+            detail = handler.messages[-1] if handler.messages else str(exc)
+            raise SiteError(f"{config}: mkdocs の設定が読めません: {detail}") from None
+        try:
+            mkdocs_build(cfg)
+        except (MkDocsException, SystemExit) as exc:
+            detail = handler.messages[-1] if handler.messages else str(exc)
+            raise SiteError(f"{site_dir}: サイトを作れませんでした: {detail}") from None
+        add_search_terms(site_dir / "search" / "search_index.json")
+        harden_site(site_dir)
     finally:
         logger.removeHandler(handler)
+        shutil.rmtree(docs, ignore_errors=True)
     return site_dir

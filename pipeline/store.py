@@ -1,13 +1,9 @@
-"""Reading and writing ``extracted/<edition>/``: every write goes to a temporary folder that is
-renamed into place, so a failed run never leaves half an output behind."""
+"""Reading and writing ``extracted/<edition>/``. Writes go to a build's staging folder, which
+``commit`` makes current together with the index and the site."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import NotBuiltError
@@ -24,34 +20,17 @@ def dumps(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False, sort_keys=True)
 
 
-@contextmanager
-def replace_dir(target: Path):
-    """Yield a fresh temporary folder beside ``target``; on success it replaces ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = target.parent / f".{target.name}.old-{os.getpid()}"
-    if target.exists():
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def write_edition(folder: Path, requirements: list[Requirement], correlations: list[Correlation], sections: list[dict], report: dict,
                   corrections: list | None = None) -> None:
-    """Write one edition's outputs into ``folder``, replacing what was there."""
+    """Write one edition's outputs into ``folder`` (a new folder inside a build's staging folder)."""
     from .correct import write_trail
 
-    with replace_dir(folder) as tmp:
-        write_trail(tmp / CORRECTIONS, corrections or [])
-        (tmp / SECTIONS).write_text("".join(dumps(s) + "\n" for s in sections), encoding="utf-8")
-        (tmp / REQUIREMENTS).write_text("".join(dumps(r.to_dict()) + "\n" for r in requirements), encoding="utf-8")
-        (tmp / CORRELATIONS).write_text("".join(dumps(c.to_dict()) + "\n" for c in correlations), encoding="utf-8")
-        (tmp / REPORT).write_text(json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    folder.mkdir(parents=True)
+    write_trail(folder / CORRECTIONS, corrections or [])
+    (folder / SECTIONS).write_text("".join(dumps(s) + "\n" for s in sections), encoding="utf-8")
+    (folder / REQUIREMENTS).write_text("".join(dumps(r.to_dict()) + "\n" for r in requirements), encoding="utf-8")
+    (folder / CORRELATIONS).write_text("".join(dumps(c.to_dict()) + "\n" for c in correlations), encoding="utf-8")
+    (folder / REPORT).write_text(json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
 
 
 def edition_folders(out_dir: Path) -> list[Path]:

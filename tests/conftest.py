@@ -36,3 +36,25 @@ def kb(tmp_path_factory) -> Path:
     result = run_cli(tmp, "build")
     assert result.exit_code == 0, result.output
     return tmp
+
+
+def snapshot(*folders: Path) -> dict[str, bytes]:
+    """Every file under the folders, path → bytes: compare before and after a refused run."""
+    files = {}
+    for folder in folders:
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    files[str(path)] = path.read_bytes()
+    return files
+
+
+def assert_refused(result, *expected: str) -> str:
+    """A refused run: exit 2, one line 「エラー: …」 holding every ``expected`` string, no traceback."""
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("エラー: ") and "Traceback" not in result.output, result.output
+    for text in expected:
+        assert text in lines[0], (text, lines[0])
+    return lines[0]

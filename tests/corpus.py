@@ -504,8 +504,8 @@ def bad_pdfs(folder: Path) -> dict[str, Path]:
     return out
 
 
-def _zero_page_pdf() -> bytes:
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"]
+def raw_pdf(objects: list[bytes], *, root: int = 1) -> bytes:
+    """A PDF written object by object, with a correct cross-reference table (for broken files)."""
     body = b"%PDF-1.4\n"
     offsets = []
     for n, obj in enumerate(objects, 1):
@@ -514,8 +514,12 @@ def _zero_page_pdf() -> bytes:
     xref = len(body)
     body += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     body += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    body += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    body += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, xref)
     return body
+
+
+def _zero_page_pdf() -> bytes:
+    return raw_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"])
 
 
 def _text_only_pdf(path: Path) -> None:

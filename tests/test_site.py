@@ -9,7 +9,7 @@ import markdown
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.site import md_escape
+from pipeline.site import front_matter, md_escape, nav_label
 
 from pipeline.store import load_correlations, load_requirements
 
@@ -83,3 +83,22 @@ def test_md_escape_renders_back_to_the_same_text(text):
     rendered = markdown.markdown(md_escape(text), extensions=["tables", "attr_list"])
     assert re.fullmatch(r"<p>(.*)</p>", rendered, re.S), rendered
     assert html.unescape(rendered[3:-4]) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_a_page_title_reads_back_as_its_escaped_nav_label(text):
+    """Whatever a section title holds, mkdocs reads the page's front matter back as the escaped label:
+    <title> never falls back to ``page.title | striptags``, which un-escapes."""
+    from mkdocs.utils.meta import get_data
+
+    body, meta = get_data(front_matter(nav_label(text)) + "# 見出し\n")
+    assert meta == {"title": nav_label(text)} and body == "# 見出し\n"
+
+
+def test_every_page_has_a_content_security_policy_and_no_outside_fonts(kb):
+    pages = sorted((kb / "site").rglob("*.html"))
+    for path in pages:
+        page = path.read_text(encoding="utf-8")
+        assert page.count('<meta http-equiv="Content-Security-Policy" content="default-src \'self\'; script-src \'self\' \'sha256-') == 1, path
+        assert "fonts.googleapis.com" not in page and "fonts.gstatic.com" not in page, path

@@ -55,6 +55,9 @@ def page(site_url):
         page = browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        page.console = console
         page.goto(site_url)
         page.wait_for_selector("input.md-search__input", state="attached")
         page.errors = errors
@@ -120,3 +123,11 @@ def test_the_page_turns_any_query_into_plain_required_terms(page, text):
     """What ja-search.js hands mkdocs-material's worker is only +word terms: no lunr syntax to break on."""
     transformed = page.evaluate("q => window.guidelineKbSearchTransform(q)", text)
     assert SAFE_QUERY.match(transformed), (text, transformed)
+
+
+def test_the_search_runs_under_the_content_security_policy(page):
+    """After all the searches above: the page has its policy, and it never blocked the theme, the
+    search worker, its index or ja-search.js."""
+    assert page.evaluate("() => document.querySelector('meta[http-equiv=\"Content-Security-Policy\"]').content").startswith("default-src 'self'")
+    assert "ctrl-13-6" in results_for(page, "TLS")
+    assert [m for m in page.console if "Content Security Policy" in m] == []

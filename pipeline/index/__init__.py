@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,9 +21,9 @@ from whoosh import query, scoring
 from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
 from ..errors import NotBuiltError, QueryError
+from ..limits import LIMITS, Limits
 from ..model import VOLUMES, Requirement, id_key
 from ..normalize import clean
-from ..store import replace_dir
 from .analysis import bigram_analyzer, japanese_analyzer
 
 INDEX_DIR = "index"
@@ -65,25 +66,25 @@ def schema() -> Schema:
 
 
 def build_index(requirements: list[Requirement], out_dir: Path) -> Path:
-    """Given requirements, build a new index and swap it in at ``out_dir/index``; return its path."""
+    """Given requirements, build the index in ``out_dir/index`` (in a build's staging folder); return its path."""
     target = out_dir / INDEX_DIR
-    with replace_dir(target) as tmp:
-        ix = whoosh_index.create_in(tmp, schema())
-        with ix.writer(limitmb=128) as writer:
-            for req in requirements:
-                variants = "\n".join(v.text for v in req.variants)
-                writer.add_document(
-                    id=req.id,
-                    edition=req.edition,
-                    volume=req.volume,
-                    section=req.section,
-                    item=req.item,
-                    section_title=req.section_title,
-                    text=req.text,
-                    variants=variants,
-                    bigrams="\n".join([req.text, variants, req.section_title]),
-                    sources=[str(s) for s in req.sources],
-                )
+    target.mkdir()
+    ix = whoosh_index.create_in(target, schema())
+    with ix.writer(limitmb=128) as writer:
+        for req in requirements:
+            variants = "\n".join(v.text for v in req.variants)
+            writer.add_document(
+                id=req.id,
+                edition=req.edition,
+                volume=req.volume,
+                section=req.section,
+                item=req.item,
+                section_title=req.section_title,
+                text=req.text,
+                variants=variants,
+                bigrams="\n".join([req.text, variants, req.section_title]),
+                sources=[str(s) for s in req.sources],
+            )
     return target
 
 
@@ -113,10 +114,15 @@ class Searcher:
 
     def __init__(self, out_dir: Path):
         path = out_dir / INDEX_DIR
-        if not whoosh_index.exists_in(path):
-            raise NotBuiltError(f"{path}: 検索インデックスがありません（先に guideline-kb index を実行してください）")
-        self.ix = whoosh_index.open_dir(path)
-        self.searcher = self.ix.searcher(weighting=scoring.BM25F())
+        try:
+            if not whoosh_index.exists_in(path):
+                raise NotBuiltError(f"{path}: 検索インデックスがありません（先に guideline-kb build を実行してください）")
+            self.ix = whoosh_index.open_dir(path)
+            self.searcher = self.ix.searcher(weighting=scoring.BM25F())
+        except NotBuiltError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whoosh raises many kinds for a damaged index
+            raise NotBuiltError(f"{path}: 検索インデックスが壊れています（{type(exc).__name__}。guideline-kb build で作り直してください）") from None
         self.ja = japanese_analyzer()
         self.bigram = bigram_analyzer()
 
@@ -130,7 +136,7 @@ class Searcher:
         self.close()
 
     def search(self, text: str, *, volume: str | None = None, edition: str | None = None, section: str | None = None,
-               limit: int = 10) -> list[Hit]:
+               limit: int = 10, limits: Limits = LIMITS) -> list[Hit]:
         """Given a query as a user types it, return ranked hits; ``QueryError`` if it has nothing to search for.
 
         Every word must match (in the text, the section title or another reading), or one of its
@@ -141,7 +147,7 @@ class Searcher:
         """
         if volume is not None and volume not in VOLUMES:
             raise QueryError(f"--volume は {', '.join(VOLUMES)} のどれかです（{volume!r} ではなく）")
-        words = [w for w in re.split(r"[\s\u3000]+", clean(text)) if w]
+        words = query_words(text, limits)
         synonyms = load_synonyms()
         clauses, query_terms = [], set()
         for word in words:
@@ -154,9 +160,9 @@ class Searcher:
             if alternatives:
                 clauses.append(query.Or([query.And([query.Term(f, t) for t in terms], boost=w * weight)
                                          for terms, weight in alternatives for f, w in FIELD_WEIGHTS.items()]))
-        if not clauses:
-            raise QueryError(f"検索語がありません: {text.strip()[:40]!r} には記号しか含まれていません")
         filter_q = self._filter(volume, edition, section)
+        if not clauses:  # only particles (をを) or letters Sudachi drops (ħ): look for the characters
+            return self._bigram_search(" ".join(words), filter_q, limit)
         results = self.searcher.search(query.And(clauses), limit=max(limit * RERANK, 50), filter=filter_q)
         ranked = sorted(((r.score * closeness(r["text"], words), r["id"], r) for r in results), key=lambda x: (-x[0], x[1]))
         if ranked:  # highlights only for what is shown: Sudachi over a text costs more than the search
@@ -202,6 +208,26 @@ class Searcher:
     def _bigram_spans(self, text: str, grams: set[str]) -> list[tuple[int, int]]:
         spans = [(t.startchar, t.endchar) for t in self.bigram(text, chars=True) if t.text in grams]
         return merge_spans(spans)
+
+
+def query_words(text: str, limits: Limits = LIMITS) -> list[str]:
+    r"""The words of a query as a user typed it, or ``QueryError`` when there is nothing to look for or
+    it is over the limits. Lone surrogates and control characters become spaces.
+
+    >>> query_words("バックアップ\u3000世代\x00")
+    ['バックアップ', '世代']
+    """
+    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace").replace("\ufffd", " ")
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") else ch for ch in text)
+    if len(text) > limits.max_query_chars:
+        raise QueryError(f"検索語が長すぎます（{len(text):,} 字。{limits.max_query_chars:,} 字までにしてください）")
+    words = [w for w in re.split(r"[\s\u3000]+", text) if w]
+    if len(words) > limits.max_query_words:
+        raise QueryError(f"検索語が多すぎます（{len(words)} 語。{limits.max_query_words} 語までにしてください）")
+    words = [c for w in words for c in re.split(r"[\s\u3000]+", clean(w)) if c]
+    if not any(unicodedata.category(ch)[0] in "LN" for w in words for ch in w):
+        raise QueryError(f"検索語がありません: {text.strip()[:40]!r} には記号しか含まれていません（語を入れてください）")
+    return words
 
 
 def closeness(text: str, words: list[str]) -> float:

@@ -12,18 +12,21 @@ same thing within a block only.
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import textfile
 from ..errors import SourceError
+from ..limits import LIMITS, Limits
 from ..model import Source
-from ..normalize import join_wrap
 
 _P_TAG = re.compile(r"</?p\s*>", re.I)
 _SPACED_SPLIT = re.compile(r"(?:[ ]{2,}|\u3000+)")
+_SPACED_CELL = re.compile(r"\S(?:.*?\S)?(?=(?:[ ]{2,}|\u3000|$))")
 _STARTS_THING = re.compile(r"^\s*(?:[①-⑳㉑-㉟㊱-㊿]|\d{1,2}(?:\s*\.\s*\d{1,2})*(?:\s*\.|\s)\s*\D)")
 
 
@@ -41,6 +44,7 @@ class RawRow:
     line: int  # 1-based line number in a text source; the row number in a PDF's table
     cells: list[RawCell]
     page: int | None = None  # PDFs only
+    _index: dict[int, RawCell] | None = field(default=None, init=False, repr=False, compare=False)
 
     def source(self, file: str, cell: RawCell | None = None) -> Source:
         """Where this row (or one of its cells) was read: file and line, or file, page and cell box."""
@@ -50,10 +54,23 @@ class RawRow:
         return Source(file, page=self.page, column=column, bbox=cell.bbox if cell else None)
 
     def cell(self, column: int) -> RawCell | None:
+        """The (first) cell in ``column``; constant time once ``index_cells`` was called."""
+        if self._index is not None:
+            return self._index.get(column)
         for cell in self.cells:
             if cell.column == column:
                 return cell
         return None
+
+    def index_cells(self) -> None:
+        """Index the cells by column (the first of each), once the row's cells no longer change."""
+        self._index = {}
+        for cell in self.cells:
+            self._index.setdefault(cell.column, cell)
+
+    def columns(self) -> list[int]:
+        """The columns that have a cell, left to right."""
+        return sorted({cell.column for cell in self.cells})
 
 
 @dataclass
@@ -62,18 +79,23 @@ class RawBlock:
     rows: list[RawRow] = field(default_factory=list)
 
 
-def read_text(path: Path) -> str:
-    """Given a text file, return its text; one clear error for a file that is not UTF-8 text."""
-    data = path.read_bytes()
-    if not data.strip():
-        raise SourceError(f"{path}: 空のファイルです")
-    if b"\x00" in data[:4096]:
-        raise SourceError(f"{path}: テキストではありません（バイナリファイル）")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise SourceError(f"{path}:{line}行: UTF-8 として読めません（{exc.start} バイト目）") from None
+def read_text(path: Path, *, limits: Limits = LIMITS) -> str:
+    """Given an OCR text dump, return its text (``textfile.read_text``: UTF-8, UTF-16 or Shift_JIS,
+    line ends as ``\\n``); one clear error for a file that is not such text."""
+    return textfile.read_text(path, limits=limits, what="OCR テキスト")
+
+
+def check_cells(blocks: list[RawBlock], path: Path, *, limits: Limits = LIMITS) -> None:
+    """Refuse a cell longer than ``limits.max_cell_chars``, naming its line and column: a lost row or
+    column separator that would glue a whole dump into one cell."""
+    for block in blocks:
+        for row in block.rows:
+            for cell in row.cells:
+                size = sum(len(p) for p in cell.paragraphs) + len(cell.paragraphs) - 1
+                if size > limits.max_cell_chars:
+                    raise SourceError(f"{path}:{row.line}行: {cell.column + 1}列目のセルが長すぎます（{size:,} 文字、"
+                                      f"上限 {limits.max_cell_chars:,} 文字）。行やセルの区切り（改行・タブ）が抜けていないか確かめてください"
+                                      "（上限は manifest.toml の [limits] の max_cell_chars）")
 
 
 def text_to_blocks(text: str) -> list[RawBlock]:
@@ -144,12 +166,15 @@ def display_width(text: str) -> int:
 
 
 def _spaced_cells(line: str) -> list[RawCell]:
-    """Cells of a space-aligned line, each with its display start column (renumbered by ``_align_spaced``)."""
+    """Cells of a space-aligned line, each with its display start column (renumbered by ``_align_spaced``).
+
+    Widths are summed as the line is walked, so a very long line costs linear time.
+    """
     cells = []
-    position = 0
-    for match in re.finditer(r"\S(?:.*?\S)?(?=(?:[ ]{2,}|\u3000|$))", line):
-        start = display_width(line[: match.start()])
-        position = start
+    position, last = 0, 0
+    for match in _SPACED_CELL.finditer(line):
+        position += display_width(line[last:match.start()])
+        last = match.start()
         cells.append(RawCell(position, [match.group().strip()]))
     return cells
 
@@ -158,7 +183,9 @@ def _align_spaced(block: RawBlock) -> None:
     """Number the columns of a space-aligned block and join wrapped continuation lines.
 
     Column starts within two display cells of each other are one column. A line none of whose
-    cells starts an item (①) or a heading (1.1) continues the cells above it.
+    cells starts an item (①) or a heading (1.1) continues the cells above it. Linear in the
+    block's size: columns are found by bisection, and a continued cell gathers its pieces before
+    they are joined once.
     """
     starts = sorted({cell.column for row in block.rows for cell in row.cells})
     columns: list[int] = []
@@ -167,19 +194,32 @@ def _align_spaced(block: RawBlock) -> None:
             columns.append(start)
     for row in block.rows:
         for cell in row.cells:
-            cell.column = max(i for i, start in enumerate(columns) if start <= cell.column + 2)
+            cell.column = bisect.bisect_right(columns, cell.column + 2) - 1
     joined: list[RawRow] = []
+    by_column: dict[int, RawCell] = {}  # the cells of joined[-1], first per column
+    pieces: dict[int, tuple[RawCell, list[str]]] = {}  # id(cell) → the cell and the pieces of its last paragraph
     for row in block.rows:
         starts_thing = any(_STARTS_THING.match(cell.paragraphs[0]) for cell in row.cells)
         if joined and not starts_thing:
             previous = joined[-1]
+            added = False
             for cell in row.cells:
-                above = previous.cell(cell.column)
+                above = by_column.get(cell.column)
                 if above is None:
                     previous.cells.append(cell)
-                    previous.cells.sort(key=lambda c: c.column)
+                    by_column[cell.column] = cell
+                    added = True
                 else:
-                    above.paragraphs[-1] = join_wrap(above.paragraphs[-1], " ".join(cell.paragraphs))
+                    parts = pieces.setdefault(id(above), (above, [above.paragraphs[-1]]))[1]
+                    piece = " ".join(cell.paragraphs)
+                    parts.append(" " + piece if parts[-1] and piece and parts[-1][-1].isascii() and piece[0].isascii() else piece)
+            if added:
+                previous.cells.sort(key=lambda c: c.column)
         else:
             joined.append(row)
+            by_column = {}
+            for cell in row.cells:
+                by_column.setdefault(cell.column, cell)
+    for cell, parts in pieces.values():
+        cell.paragraphs[-1] = "".join(parts)
     block.rows = joined

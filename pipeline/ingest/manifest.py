@@ -1,4 +1,8 @@
-"""An edition folder under raw/: ``manifest.toml`` (edition, sources and their kinds) and ``toc.tsv``."""
+"""An edition folder under raw/: ``manifest.toml`` (edition, sources and their kinds) and ``toc.tsv``.
+
+Both are checked before any work starts: the manifest against ``MANIFEST_SCHEMA`` (JSON Schema),
+every source path inside the edition folder, edition names unique across raw/.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,48 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 from rapidfuzz import fuzz
 
 from ..errors import ManifestError
+from ..limits import LIMITS, Limits
 from ..model import VOLUMES
+from ..textfile import read_text
 
 SOURCE_KINDS = ("ocr-text", "pdf")
+EDITION_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,3}){0,3}$"
+_TEXT = {"type": "string", "maxLength": LIMITS.max_field_chars}
+MANIFEST_SCHEMA = {
+    "type": "object",
+    "required": ["edition", "sources"],
+    "additionalProperties": False,
+    "properties": {
+        "edition": {"type": "string", "pattern": EDITION_PATTERN},
+        "title": _TEXT,
+        "published": {"type": "string", "pattern": r"^[0-9]{4}(-[0-9]{2}){0,2}$"},
+        "note": _TEXT,
+        "sources": {
+            "type": "array", "minItems": 1, "maxItems": 100,
+            "items": {
+                "type": "object",
+                "required": ["file", "kind"],
+                "additionalProperties": False,
+                "properties": {
+                    "file": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[^\x00-\x1f]+$"},
+                    "kind": {"enum": list(SOURCE_KINDS)},
+                    "note": _TEXT,
+                },
+            },
+        },
+        "limits": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {name: {"type": "integer", "minimum": 1} for name in Limits.__dataclass_fields__},
+        },
+    },
+}
+_TYPES = {"string": "文字列（\"…\" で囲む）", "array": "配列", "object": "表", "integer": "整数", "number": "数"}
 
 
 @dataclass(frozen=True)
@@ -100,42 +140,100 @@ class Edition:
     folder: Path
     sources: list[SourceSpec]
     toc: Toc
+    limits: Limits = LIMITS
 
 
 def find_editions(raw_dir: Path) -> list[Path]:
     """Given the raw/ folder, return the edition folders (those with a manifest.toml), sorted."""
     if not raw_dir.is_dir():
-        raise ManifestError(f"{raw_dir}: raw フォルダがありません")
+        raise ManifestError(f"{raw_dir}: raw フォルダがありません（--raw で元資料のフォルダを指定してください）")
     folders = sorted(p.parent for p in raw_dir.glob("*/manifest.toml"))
     if not folders:
         raise ManifestError(f"{raw_dir}: manifest.toml のある版のフォルダがありません（例: raw/6.0/manifest.toml）")
     return folders
 
 
-def load_edition(folder: Path) -> Edition:
-    """Given an edition folder, read its manifest and table of contents."""
-    manifest_path = folder / "manifest.toml"
+def load_editions(raw_dir: Path) -> list[Edition]:
+    """Every edition under raw/, checked; two folders may not claim the same edition."""
+    editions = [load_edition(folder) for folder in find_editions(raw_dir)]
+    seen: dict[str, Edition] = {}
+    for edition in editions:
+        if edition.name in seen:
+            first = seen[edition.name].folder / "manifest.toml"
+            raise ManifestError(f"{edition.folder / 'manifest.toml'}: edition \"{edition.name}\" は {first} と同じです"
+                                "（版ごとに別の edition にしてください）")
+        seen[edition.name] = edition
+    return editions
+
+
+def schema_message(error) -> str:
+    """A JSON Schema error of the manifest as Japanese: where, what is wrong, what is expected.
+
+    >>> schema_message(best_match(Draft202012Validator(MANIFEST_SCHEMA).iter_errors({"edition": 6.0, "sources": ["x"]})))
+    'edition: 文字列（"…" で囲む）ではありません（6.0）'
+    """
+    where = "".join(f"[{p + 1}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(error.absolute_path)) or "manifest"
+    value = repr(error.instance) if len(repr(error.instance)) <= 60 else repr(error.instance)[:57] + "…"
+    validator = error.validator
+    if validator == "type":
+        return f"{where}: {_TYPES.get(error.validator_value, error.validator_value)}ではありません（{value}）"
+    if validator == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        return f"{where}: {'、'.join(missing)} がありません"
+    if validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"{where}: 知らない項目 {'、'.join(map(str, extra))}（使える項目: {'、'.join(error.schema.get('properties', {}))}）"
+    if validator == "enum":
+        return f"{where}: {value} は使えません（{'、'.join(map(str, error.validator_value))} のどれか）"
+    if validator == "pattern" and where == "edition":
+        return f"edition: 版の番号（例: \"6.0\"）ではありません（{value}）"
+    if validator == "pattern" and where == "published":
+        return f"published: 公表年月（例: \"2023-05\"）ではありません（{value}）"
+    if validator in ("maxLength", "maxItems"):
+        return f"{where}: 長すぎます（{error.validator_value} まで）"
+    if validator in ("minLength", "minItems"):
+        return f"{where}: 空です"
+    if validator == "minimum":
+        return f"{where}: {error.validator_value} 以上にしてください（{value}）"
+    return f"{where}: {error.message[:120]}"
+
+
+def source_path(folder: Path, file: str, n: int, manifest_path: Path) -> Path:
+    """A source's path, which must stay inside the edition folder (no absolute path, no .., no link out)."""
+    where = f"{manifest_path}: sources の {n} 件目"
+    relative = Path(file)
+    if relative.is_absolute() or ".." in relative.parts or "\\" in file:
+        raise ManifestError(f"{where}: file は版のフォルダからの相対パスにしてください（{file!r}）")
+    path = folder / relative
     try:
-        data = tomllib.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ManifestError(f"{manifest_path}: ファイルがありません") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        inside = path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):
+        inside = False
+    if not inside:
+        raise ManifestError(f"{where}: {file} は版のフォルダの外を指しています（ファイルを {folder} の中に置いてください）")
+    if path.is_dir():
+        raise ManifestError(f"{where}: {path} はフォルダです（元資料のファイルを指定してください）")
+    if not path.is_file():
+        raise ManifestError(f"{where}: ファイル {path} がありません（ファイル名を確かめてください）")
+    return path
+
+
+def load_edition(folder: Path) -> Edition:
+    """Given an edition folder, read and check its manifest and table of contents."""
+    manifest_path = folder / "manifest.toml"
+    if manifest_path.is_dir():
+        raise ManifestError(f"{manifest_path}: フォルダです（版の説明を書いた TOML ファイルにしてください）")
+    try:
+        data = tomllib.loads(read_text(manifest_path, what="manifest.toml", error=ManifestError))
+    except tomllib.TOMLDecodeError as exc:
         raise ManifestError(f"{manifest_path}: TOML として読めません: {exc}") from None
-    name = data.get("edition")
-    if not isinstance(name, str) or not re.fullmatch(r"\d+(\.\d+)*", name):
-        raise ManifestError(f"{manifest_path}: edition（例: \"6.0\"）がありません")
-    entries = data.get("sources")
-    if not isinstance(entries, list) or not entries:
-        raise ManifestError(f"{manifest_path}: [[sources]] がありません")
-    sources = []
-    for n, entry in enumerate(entries, 1):
-        if not isinstance(entry, dict) or "file" not in entry or "kind" not in entry:
-            raise ManifestError(f"{manifest_path}: sources の {n} 件目に file と kind がありません")
-        path = folder / entry["file"]
-        if not path.is_file():
-            raise ManifestError(f"{manifest_path}: sources の {n} 件目のファイル {path} がありません")
-        sources.append(SourceSpec(path, entry["kind"]))
-    return Edition(name, str(data.get("title", "")), folder, sources, load_toc(folder / "toc.tsv"))
+    error = best_match(Draft202012Validator(MANIFEST_SCHEMA).iter_errors(data))
+    if error is not None:
+        raise ManifestError(f"{manifest_path}: {schema_message(error)}")
+    sources = [SourceSpec(source_path(folder, entry["file"], n, manifest_path), entry["kind"])
+               for n, entry in enumerate(data["sources"], 1)]
+    limits = LIMITS.with_overrides(data.get("limits", {}))
+    return Edition(data["edition"], data.get("title", ""), folder, sources, load_toc(folder / "toc.tsv"), limits)
 
 
 def load_toc(path: Path) -> Toc:
@@ -143,14 +241,18 @@ def load_toc(path: Path) -> Toc:
 
     The file is optional: without it, volumes are told from column positions alone.
     """
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return Toc()
+    if path.is_dir():
+        raise ManifestError(f"{path}: フォルダです（目次のタブ区切りファイルにするか、取り除いてください）")
     entries = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(read_text(path, what="toc.tsv", error=ManifestError).splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")
         if len(parts) != 3 or parts[0] not in VOLUMES or not re.fullmatch(r"\d+(\.\d+)*", parts[1]):
             raise ManifestError(f"{path}:{n}行: 「編<TAB>節番号<TAB>見出し」の形ではありません（編は {', '.join(VOLUMES)}）")
+        if len(parts[2]) > LIMITS.max_field_chars:
+            raise ManifestError(f"{path}:{n}行: 見出しが長すぎます（{len(parts[2])} 字、{LIMITS.max_field_chars} 字まで）")
         entries.append(TocEntry(*parts))
     return Toc(entries)

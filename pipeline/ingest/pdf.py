@@ -1,6 +1,10 @@
 """PDF of the correlation table → the same blocks of rows of cells as an OCR text dump.
 
-    open (one clear error for encrypted, truncated, empty or non-PDF files)
+    open (one clear error for encrypted, truncated, empty, damaged or non-PDF files, and files over
+          the limits; an owner password, a repaired cross-reference table or JavaScript is read but
+          recorded as a finding)
+    → survey every page cheaply (PyMuPDF): its size and object count against the limits, and whether
+      it is blank (no visible text, and no drawings or next to no ink at 36 dpi): blank pages are skipped
     → per page: the ruled grid (vector lines with pdfplumber; or recovered from the rendered image)
                 and the text (the text layer, repaired; or Tesseract where the layer is unusable)
     → cells: glyphs inside each cell, lines joined where they only wrap (by how far a line reaches)
@@ -9,17 +13,22 @@
     → one ``RawBlock`` for ``table.read_block``, so a PDF and an OCR text of the same table give the same IDs.
 
 pdfplumber (pdfminer) reads the grid and the text; PyMuPDF opens, checks and renders pages.
+Whatever any of them (or OpenCV, or Tesseract) raises while a page is read becomes one
+``SourceError`` line naming the file and page and saying what to do.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import textfile
 from ..errors import SourceError
+from ..limits import LIMITS, Limits
 from ..model import CIRCLED, VOLUME_NAMES
 from ..normalize import RADICALS, join_wrap, repair_char, starts_list_entry
 from .layout import RawBlock, RawCell, RawRow
@@ -28,6 +37,11 @@ from .table import PLACE_RE
 LABELS = ("記載箇所", "遵守事項", "備考")
 _JAPANESE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 RENDER_DPI = 300
+SURVEY_DPI = 36  # enough to see a ruling line or a line of text; a page costs a millisecond
+BLANK_INK = 0.0005  # a page with less than this share of ink pixels at SURVEY_DPI is blank
+# pdfplumber's find_tables takes time quadratic in the ruled cells of a page (10,000 cells: 5 s;
+# 40,000: 75 s): ``Limits.max_page_cells``. The real table has a few hundred a page.
+REMAKE_PDF = "元の PDF を取り直すか、PDF に保存し直して（印刷して PDF にするなど）ください"
 # Japanese line breaking (kinsoku): these never start a line, so the character before them wraps too.
 NOT_AT_LINE_START = "、。，．）」』】・ーぁぃぅぇぉっゃゅょァィゥェォッャュョ：；？！"
 NOT_AT_LINE_END = "（(「『【"
@@ -71,33 +85,207 @@ class PageRead:
 class PdfTable:
     pages: list[PageRead] = field(default_factory=list)
     repairs: dict[int, list[str]] = field(default_factory=dict)  # page → what was found and repaired
+    findings: list[str] = field(default_factory=list)  # about the whole file: read, but worth a look
 
     def pages_summary(self) -> list[dict]:
-        """How each page was read, for the run report: text layer or OCR, ruling or image grid."""
-        return [{"page": p.number, "text": p.text_from, "grid": p.grid_from, "rows": len(p.rows),
-                 **({"findings": self.repairs[p.number]} if p.number in self.repairs else {})} for p in self.pages]
+        """How each page was read, for the run report: text layer or OCR, ruling or image grid.
+        Findings about the whole file are listed with page 1, marked 「文書:」."""
+        summary = []
+        for p in self.pages:
+            findings = [f"文書: {f}" for f in self.findings] if p is self.pages[0] else []
+            findings += self.repairs.get(p.number, [])
+            summary.append({"page": p.number, "text": p.text_from, "grid": p.grid_from, "rows": len(p.rows),
+                            **({"findings": findings} if findings else {})})
+        return summary
+
+
+class CellTooLong(Exception):
+    """A cell holds more characters than ``limits.max_cell_chars`` (raised before its text is assembled)."""
+
+    def __init__(self, count: int):
+        super().__init__(count)
+        self.count = count
 
 
 # --- opening -----------------------------------------------------------------------------------------
 
-def open_checked(path: Path):
-    """Given a PDF path, return the open PyMuPDF document, or raise one clear ``SourceError``."""
+def pymupdf_quiet():
+    """PyMuPDF, with MuPDF's own error and warning lines off stderr (the CLI prints one line)."""
     import pymupdf
 
-    data = path.read_bytes()
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
+    return pymupdf
+
+
+# What the libraries' messages mean, for the maintainer who reads the line.
+_EXPLAINED = (
+    ("cycle in page tree", "ページツリーが循環しています"),
+    ("Invalid number of pages", "ページツリーのページ数（/Count）が実際のページと合いません"),
+    ("Unexpected EOF", "途中で切れています"),
+    ("Overly large", "画像が大きすぎます"),
+    ("xref", "相互参照表（xref）が壊れています"),
+)
+
+
+def detail(exc: BaseException, width: int = 160) -> str:
+    """An exception as a short single line: what it means, where known, then its type and message.
+
+    >>> detail(ValueError("bad\\nthing"))
+    'ValueError: bad thing'
+    >>> detail(RuntimeError("code=7: cycle in page tree"))
+    'ページツリーが循環しています: RuntimeError: code=7: cycle in page tree'
+    """
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    meaning = next((japanese for key, japanese in _EXPLAINED if key in text), "")
+    text = f"{meaning}: {text}" if meaning else text
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def page_error(path: Path, number: int, exc: BaseException) -> str:
+    """The one line for any failure while reading one page of a PDF."""
+    return f"{path}:{number}ページ: ページの内容が読めません（{detail(exc)}）。{REMAKE_PDF}"
+
+
+def open_checked(path: Path, *, limits: Limits = LIMITS):
+    """Given a PDF path, return the open PyMuPDF document, or raise one clear ``SourceError``."""
+    pymupdf = pymupdf_quiet()
+    data = textfile.read_bytes(path, limits=limits, what="PDF")
     if not data.startswith(b"%PDF-"):
-        raise SourceError(f"{path}: PDF ではありません（先頭が %PDF- ではありません）")
+        raise SourceError(f"{path}: PDF ではありません（先頭が %PDF- ではありません）。PDF のファイルを置くか、manifest.toml の kind を直してください")
     if b"%%EOF" not in data[-2048:]:
-        raise SourceError(f"{path}: PDF が途中で切れています（末尾に %%EOF がありません）")
+        raise SourceError(f"{path}: PDF が途中で切れています（末尾に %%EOF がありません）。元の PDF をもう一度ダウンロードしてください")
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
+        needs_pass, count = doc.needs_pass or doc.is_encrypted, doc.page_count
     except Exception as exc:  # PyMuPDF raises its own FileDataError and RuntimeError variants
-        raise SourceError(f"{path}: PDF として読めません: {exc}") from None
-    if doc.needs_pass or doc.is_encrypted:
+        raise SourceError(f"{path}: PDF として読めません（{detail(exc)}）。{REMAKE_PDF}") from None
+    if needs_pass:
+        doc.close()
         raise SourceError(f"{path}: 暗号化されています（パスワードを外した PDF を raw/ に置いてください）")
-    if doc.page_count == 0:
-        raise SourceError(f"{path}: ページがありません")
+    if count == 0:
+        doc.close()
+        raise SourceError(f"{path}: ページがありません（相関表のページのある PDF を置いてください）")
+    if count > limits.max_pdf_pages:
+        doc.close()
+        raise SourceError(f"{path}: ページが多すぎます（{count:,} ページ、上限 {limits.max_pdf_pages:,} ページ）。"
+                          "相関表のページだけの PDF にするか、manifest.toml の [limits] で max_pdf_pages を上げてください")
     return doc
+
+
+_JAVASCRIPT = re.compile(r"/(?:JS|JavaScript)\b")
+
+
+def document_findings(doc) -> list[str]:
+    """What a maintainer should know about a PDF that was read anyway: an owner password (restrictions
+    only: nothing is needed to open it), a cross-reference table MuPDF had to repair, JavaScript."""
+    findings = []
+    encryption = (doc.metadata or {}).get("encryption")
+    if encryption:
+        findings.append(f"所有者パスワードで暗号化されています（{encryption}、利用の制限だけで開くパスワードはないので読みました）")
+    if doc.is_repaired:
+        findings.append("壊れた相互参照表（xref）を修復して読みました。読み落としがないか、取り直した PDF で確かめてください")
+    if has_javascript(doc):
+        findings.append("JavaScript を含んでいます（実行はしません）。出所の確かな PDF か確かめてください")
+    return findings
+
+
+def has_javascript(doc, *, most: int = 200_000) -> bool:
+    """Whether any object of the PDF (the first ``most``) is a JavaScript action or name tree (/JS, /JavaScript)."""
+    for xref in range(1, min(doc.xref_length(), most)):
+        try:
+            if _JAVASCRIPT.search(doc.xref_object(xref, compressed=True)):
+                return True
+        except Exception:  # a damaged object: nothing to report here, the page reader says what fails
+            continue
+    return False
+
+
+@dataclass(frozen=True)
+class PageSurvey:
+    """What a cheap look at one page found: whether it is blank, and how many characters and drawn
+    path items (lines, rectangles, curves) it holds."""
+
+    blank: bool
+    objects: int
+
+
+def survey_page(doc, index: int, path: Path, *, limits: Limits = LIMITS) -> PageSurvey:
+    """Given an open document and a page index, check the page against the limits and tell whether it is
+    blank, with PyMuPDF only (milliseconds a page): before pdfminer, pdfplumber or a 300 dpi render."""
+    number = index + 1
+    try:
+        page = doc.load_page(index)
+        width, height = page.rect.width, page.rect.height
+        side = max(width, height, page.mediabox.width, page.mediabox.height)
+        if side > limits.max_page_points:
+            raise SourceError(f"{path}:{number}ページ: ページが大きすぎます（{width:,.0f}×{height:,.0f} pt、一辺の上限 "
+                              f"{limits.max_page_points:,.0f} pt）。A3 などの大きさで PDF にし直すか、manifest.toml の [limits] で "
+                              "max_page_points を上げてください")
+        spans = page.get_texttrace()
+        chars = sum(len(span["chars"]) for span in spans)
+        paths = page.get_cdrawings()
+        drawn = sum(len(path_["items"]) for path_ in paths)
+        objects = chars + drawn
+        if objects > limits.max_page_objects:
+            raise SourceError(f"{path}:{number}ページ: ページに描かれたものが多すぎます（文字と線 {objects:,} 個、上限 "
+                              f"{limits.max_page_objects:,} 個）。相関表のページか確かめるか、manifest.toml の [limits] で "
+                              "max_page_objects を上げてください")
+        cells = grid_cells(paths)
+        if cells > limits.max_page_cells:  # a few hundred lines can rule more cells than pdfplumber can sort out
+            raise SourceError(grid_error(path, number, cells, limits))
+        visible = any(0 <= c[0] <= 0x10FFFF and not chr(c[0]).isspace() for span in spans if span["type"] != 3 for c in span["chars"])
+        if visible:
+            return PageSurvey(False, objects)
+        if not drawn and not page.get_images():
+            return PageSurvey(True, objects)
+        return PageSurvey(ink_share(page) < BLANK_INK, objects)
+    except SourceError:
+        raise
+    except Exception as exc:
+        raise SourceError(page_error(path, number, exc)) from None
+
+
+def grid_error(path: Path, number: int, cells: int, limits: Limits) -> str:
+    """The one line for a page ruled into more cells than ``max_page_cells``."""
+    return (f"{path}:{number}ページ: 罫線の格子が細かすぎます（ます目 約 {cells:,} 個、上限 {limits.max_page_cells:,} 個）。"
+            "相関表のページか確かめてください（方眼紙のような罫線のページは読めません）")
+
+
+def grid_cells(paths: list[dict]) -> int:
+    """At most how many cells the ruling of a page can make: distinct horizontal positions times distinct
+    vertical ones (of lines, and of rectangle edges), to the point, from PyMuPDF's ``get_cdrawings``.
+
+    >>> grid_cells([{"items": [("l", (0, 0), (100, 0)), ("l", (0, 50), (100, 50)), ("l", (50, 0), (50, 50)), ("re", (0, 0, 100, 50), 1)]}])
+    2
+    """
+    xs: set[int] = set()
+    ys: set[int] = set()
+    for path_ in paths:
+        for item in path_["items"]:
+            if item[0] == "l":
+                (x0, y0), (x1, y1) = item[1], item[2]
+                if abs(y0 - y1) < 1:
+                    ys.add(round(y0))
+                elif abs(x0 - x1) < 1:
+                    xs.add(round(x0))
+            elif item[0] == "re":
+                x0, y0, x1, y1 = item[1]
+                xs.update((round(x0), round(x1)))
+                ys.update((round(y0), round(y1)))
+    return max(0, len(xs) - 1) * max(0, len(ys) - 1)
+
+
+def ink_share(page, dpi: int = SURVEY_DPI) -> float:
+    """The share of a page's pixels that are ink when rendered small: a tenth darker than white, or
+    more. (Grey paper is all ink: such a page is read, not skipped — only a page that is clearly
+    blank is.)"""
+    import numpy as np
+
+    pymupdf = pymupdf_quiet()
+    pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
+    gray = np.frombuffer(pix.samples, dtype=np.uint8)
+    return float((gray < 230).sum()) / gray.size if gray.size else 0.0
 
 
 # --- text layers -------------------------------------------------------------------------------------
@@ -135,7 +323,8 @@ def layer_glyphs(page, *, repair: bool) -> list[Glyph]:
 
 # --- cells -------------------------------------------------------------------------------------------
 
-def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float], *, ocr: bool = False) -> Cell:
+def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float], *, ocr: bool = False,
+              max_chars: int | None = None) -> Cell:
     """Given glyphs and a cell box, return the cell: lines by height, spaces by gaps, wraps joined.
 
     A space is a drawn space or a gap wider than the line's letter spacing by a fifth of the
@@ -148,12 +337,16 @@ def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float], *, o
     OCR word boxes are rough: there a line wraps unless it stops more than three characters (or
     the next line's first word and one) short of the edge, and a line starting with 「ー」 (which no
     line may start with) is a list entry.
+
+    More than ``max_chars`` glyphs in the cell raise ``CellTooLong`` before any text is assembled.
     """
     x0, top, x1, bottom = bbox
     inside = [g for g in glyphs if x0 <= (g.x0 + g.x1) / 2 <= x1 and top <= (g.top + g.bottom) / 2 <= bottom]
     marks = [g for g in inside if g.text != " "]
     if not marks:
         return Cell("", bbox)
+    if max_chars is not None and len(marks) > max_chars:
+        raise CellTooLong(len(marks))
     size = statistics.median(g.height for g in marks)
     lines = [line for line in group_lines(inside, size) if any(g.text != " " for g in line)]
     gaps = [b.x0 - a.x1 for line in lines for a, b in zip(line, line[1:]) if " " not in (a.text, b.text)]
@@ -220,10 +413,12 @@ def _first_word(line: list[Glyph], threshold: float) -> float:
         while n + 1 < len(marks) and marks[n + 1].text in NOT_AT_LINE_START:
             n += 1
         return abs(marks[n].x1 - first.x0) if line[0] is first else abs(first.x1 - marks[n].x0)
+    spaces = sorted(s.x0 for s in line if s.text == " ")
     for g in marks[1:]:
         if not _latin(g.text) or max(g.x0 - reach.x1, reach.x0 - g.x1) > threshold:
             break
-        if any(s.text == " " and min(g.x0, reach.x0) <= s.x0 <= max(g.x1, reach.x1) for s in line):
+        low, high = min(g.x0, reach.x0), max(g.x1, reach.x1)
+        if bisect.bisect_right(spaces, high) > bisect.bisect_left(spaces, low):  # a drawn space between them
             break
         reach = g
     after = marks.index(reach) + 1
@@ -234,65 +429,126 @@ def _first_word(line: list[Glyph], threshold: float) -> float:
 
 def group_lines(glyphs: list[Glyph], size: float) -> list[list[Glyph]]:
     """Glyphs grouped into the lines they stand on (middles within about half a character of the
-    line's), top to bottom, each line left to right."""
+    line's), top to bottom, each line left to right.
+
+    Glyphs come in order of their middles, so each line's middles are sorted and its median is read
+    off in constant time: linear after the sort, however long a line.
+    """
     lines: list[list[Glyph]] = []
+    middles: list[float] = []  # the middles of lines[-1], ascending
     for g in sorted(glyphs, key=lambda g: ((g.top + g.bottom) / 2, g.x0)):
-        if lines and abs((g.top + g.bottom) / 2 - _middle(lines[-1])) < size * 0.55:
+        middle = (g.top + g.bottom) / 2
+        if lines and abs(middle - _sorted_median(middles)) < size * 0.55:
             lines[-1].append(g)
+            middles.append(middle)
         else:
             lines.append([g])
+            middles = [middle]
     return [sorted(line, key=lambda g: g.x0) for line in lines]
 
 
-def _middle(line: list[Glyph]) -> float:
-    return statistics.median((g.top + g.bottom) / 2 for g in line)
+def _sorted_median(values: list[float]) -> float:
+    """The median of an ascending list (as ``statistics.median``).
+
+    >>> _sorted_median([1.0, 2.0, 4.0]), _sorted_median([1.0, 2.0, 4.0, 8.0])
+    (2.0, 3.0)
+    """
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
 
 
 # --- pages -------------------------------------------------------------------------------------------
 
-def read_pdf_table(path: Path, *, workers: int | None = None) -> PdfTable:
-    """Given a PDF of the correlation table, return the cells of every page (OCR on ``workers`` cores, all by default)."""
-    import pdfplumber
+def read_pdf_table(path: Path, *, workers: int | None = None, limits: Limits = LIMITS) -> PdfTable:
+    """Given a PDF of the correlation table, return the cells of every page (OCR on ``workers`` cores, all by default).
 
-    open_checked(path).close()
+    Blank pages are skipped (``text_from`` 「blank」); anything over ``limits`` or unreadable is one
+    ``SourceError`` naming the file and page.
+    """
     table = PdfTable()
     to_ocr: dict[int, tuple[list[Glyph] | None, list | None]] = {}  # page index → (text layer, ruled grid)
-    with pdfplumber.open(path) as pdf:
-        for index, page in enumerate(pdf.pages):
-            number = index + 1
-            try:
-                state, findings = assess_text_layer(page.chars)
-                grids = page.find_tables() if page.lines or page.rects else []
-            except Exception as exc:  # pdfminer raises many kinds on damaged content streams
-                raise SourceError(f"{path}:{number}ページ: ページの内容が読めません: {exc}") from None
-            if findings:
-                table.repairs[number] = findings
-            glyphs = layer_glyphs(page, repair=state == "repairable") if state in ("usable", "repairable") else None
-            if glyphs and not grids and invisible_text(path, index):
-                # A scanner's OCR layer: whole-page words that run across cell borders. Read it again.
-                table.repairs.setdefault(number, []).append("透明な OCR 文字層（スキャナの OCR）は使わず、セルごとに読み直した")
-                glyphs = None
-            if glyphs and grids:
-                text_from = "text-layer" if state == "usable" else "repaired-text-layer"
-                table.pages.append(PageRead(number, _grid_rows(grids, glyphs), text_from, "lines"))
-            else:
-                grid = [[box for box in row.cells] for row in _largest(grids).rows] if grids else None
-                to_ocr[index] = (glyphs, grid)
-                table.pages.append(PageRead(number, [], "", ""))
+    with open_checked(path, limits=limits) as doc:
+        table.findings = document_findings(doc)
+        surveys = [survey_page(doc, index, path, limits=limits) for index in range(doc.page_count)]
+        with _plumber(path, doc) as pdf:
+            for index, page in enumerate(pdf.pages):
+                number = index + 1
+                if surveys[index].blank:
+                    table.pages.append(PageRead(number, [], "blank", "none"))
+                    continue
+                try:
+                    read = _read_page(page, doc, index, table, limits=limits)
+                except SourceError:
+                    raise
+                except CellTooLong as exc:
+                    raise SourceError(cell_error(path, number, exc.count, limits)) from None
+                except Exception as exc:  # pdfminer, pdfplumber and PyMuPDF raise many kinds on damaged pages
+                    raise SourceError(page_error(path, number, exc)) from None
+                finally:
+                    page.close()  # pdfplumber keeps every parsed page otherwise
+                if isinstance(read, PageRead):
+                    table.pages.append(read)
+                else:
+                    to_ocr[index] = read
+                    table.pages.append(PageRead(number, [], "", ""))
     if to_ocr:
         from .scan import read_scanned_pages
 
-        for index, page_read in read_scanned_pages(path, to_ocr, dpi=RENDER_DPI, workers=workers or os.cpu_count() or 1):
+        for index, page_read in read_scanned_pages(path, to_ocr, dpi=RENDER_DPI, workers=workers or os.cpu_count() or 1,
+                                                   limits=limits):
             table.pages[index] = page_read
     return table
 
 
-def invisible_text(path: Path, index: int) -> bool:
-    """Whether a page's text is drawn invisible (render mode 3), as OCR layers over scans are."""
-    import pymupdf
+def _plumber(path: Path, doc):
+    """pdfplumber over the same file, with as many pages as PyMuPDF found, or one clear error."""
+    import pdfplumber
 
-    with pymupdf.open(path) as doc:
-        spans = doc[index].get_texttrace()
+    pdf = None
+    try:
+        pdf = pdfplumber.open(path)
+        count = len(pdf.pages)
+    except Exception as exc:
+        if pdf is not None:
+            pdf.close()
+        broken = "途中で切れているか壊れています" if doc.is_repaired else "壊れています"
+        raise SourceError(f"{path}: PDF が{broken}（{detail(exc)}）。{REMAKE_PDF}") from None
+    if count != doc.page_count:
+        pdf.close()
+        raise SourceError(f"{path}: ページの数が読み方によって違います（PyMuPDF {doc.page_count}、pdfminer {count}。"
+                          f"ページツリーが壊れています）。{REMAKE_PDF}")
+    return pdf
+
+
+def _read_page(page, doc, index: int, table: PdfTable, *, limits: Limits):
+    """One pdfplumber page: its ``PageRead`` when the ruling and the text layer are usable, else what
+    the scan reader needs (the usable text layer or ``None``, the ruled grid or ``None``)."""
+    number = index + 1
+    state, findings = assess_text_layer(page.chars)
+    grids = page.find_tables() if page.lines or page.rects else []
+    if findings:
+        table.repairs[number] = findings
+    glyphs = layer_glyphs(page, repair=state == "repairable") if state in ("usable", "repairable") else None
+    if glyphs and not grids and invisible_text(doc.load_page(index)):
+        # A scanner's OCR layer: whole-page words that run across cell borders. Read it again.
+        table.repairs.setdefault(number, []).append("透明な OCR 文字層（スキャナの OCR）は使わず、セルごとに読み直した")
+        glyphs = None
+    if glyphs and grids:
+        text_from = "text-layer" if state == "usable" else "repaired-text-layer"
+        return PageRead(number, _grid_rows(grids, glyphs, max_chars=limits.max_cell_chars), text_from, "lines")
+    grid = [[box for box in row.cells] for row in _largest(grids).rows] if grids else None
+    return glyphs, grid
+
+
+def cell_error(path: Path, number: int, count: int, limits: Limits) -> str:
+    """The one line for a PDF cell over ``limits.max_cell_chars``."""
+    return (f"{path}:{number}ページ: セルの文字が多すぎます（{count:,} 文字、上限 {limits.max_cell_chars:,} 文字）。"
+            "罫線で区切られた相関表か確かめるか、manifest.toml の [limits] で max_cell_chars を上げてください")
+
+
+def invisible_text(page) -> bool:
+    """Whether a PyMuPDF page's text is drawn invisible (render mode 3), as OCR layers over scans are."""
+    spans = page.get_texttrace()
     return bool(spans) and sum(1 for s in spans if s["type"] == 3) >= 0.9 * len(spans)
 
 
@@ -300,9 +556,19 @@ def _largest(grids):
     return max(grids, key=lambda t: (t.bbox[2] - t.bbox[0]) * (t.bbox[3] - t.bbox[1]))
 
 
-def _grid_rows(grids, glyphs: list[Glyph]) -> list[list[Cell | None]]:
-    """The rows of a page's largest ruled table, each cell with its text; ``None`` where spanned."""
-    return [[cell_text(glyphs, box) if box else None for box in row.cells] for row in _largest(grids).rows]
+def _grid_rows(grids, glyphs: list[Glyph], *, max_chars: int | None = None) -> list[list[Cell | None]]:
+    """The rows of a page's largest ruled table, each cell with its text; ``None`` where spanned.
+
+    Each cell looks only at the glyphs whose middles lie in its band of the page (found by
+    bisection), so a page of many cells and many glyphs costs far less than cells × glyphs.
+    """
+    ordered = sorted(glyphs, key=lambda g: (g.top + g.bottom) / 2)
+    middles = [(g.top + g.bottom) / 2 for g in ordered]
+
+    def band(box):
+        return ordered[bisect.bisect_left(middles, box[1]):bisect.bisect_right(middles, box[3])]
+
+    return [[cell_text(band(box), box, max_chars=max_chars) if box else None for box in row.cells] for row in _largest(grids).rows]
 
 
 # --- rows --------------------------------------------------------------------------------------------
@@ -420,11 +686,24 @@ def _round(bbox):
     return tuple(round(v, 1) for v in bbox)
 
 
-def read_pdf_block(path: Path, *, workers: int | None = None) -> tuple[RawBlock, PdfTable]:
+def read_pdf_block(path: Path, *, workers: int | None = None, limits: Limits = LIMITS) -> tuple[RawBlock, PdfTable]:
     """Given a PDF, return its table as one block of rows, and the pages as read."""
-    table = read_pdf_table(path, workers=workers)
+    table = read_pdf_table(path, workers=workers, limits=limits)
     header, rows, pages = table_rows(table)
     if not rows:
-        where = "、".join(f"{p.number}ページ" for p in table.pages[:3])
-        raise SourceError(f"{path}:{where}: 罫線で囲まれた相関表が見つかりません")
+        raise SourceError(no_table_error(path, table))
+    for cells, page in zip(rows, pages):  # a cell joined across a page break may pass the limit only now
+        for cell in cells:
+            if cell and len(cell.text) > limits.max_cell_chars:
+                raise SourceError(cell_error(path, page, len(cell.text), limits))
     return to_block(header, rows, pages), table
+
+
+def no_table_error(path: Path, table: PdfTable) -> str:
+    """The one line for a PDF in which no page has a ruled table: the first pages, and how many were blank."""
+    where = "、".join(f"{p.number}ページ" for p in table.pages[:3])
+    if len(table.pages) > 3:
+        where += f" ほか {len(table.pages) - 3:,} ページ"
+    blank = sum(1 for p in table.pages if p.text_from == "blank")
+    count = f"（{len(table.pages):,} ページのうち白紙 {blank:,} ページ）" if blank else ""
+    return f"{path}:{where}: 罫線で囲まれた相関表が見つかりません{count}。各編間相関表の PDF か確かめてください"

@@ -7,6 +7,8 @@
     → the same ``PageRead`` as a born-digital page.
 
 A born-digital page whose text layer is unusable keeps its vector grid and only gets its text here.
+Before any OCR, Tesseract and its ``jpn`` data are looked for; what is missing, and anything that
+fails while a page is rendered, deskewed, ruled or read, is one ``SourceError`` naming the file and page.
 """
 
 from __future__ import annotations
@@ -14,18 +16,27 @@ from __future__ import annotations
 import functools
 import os
 import re
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import SourceError
+from ..limits import LIMITS, Limits
 from ..model import CIRCLED
-from .pdf import Cell, Glyph, PageRead, cell_text, group_lines
+from .pdf import (Cell, CellTooLong, Glyph, PageRead, cell_error, cell_text, grid_error, group_lines, page_error,
+                  pymupdf_quiet)
 
 Box = tuple[float, float, float, float]
 INK = 160  # grey level below which a pixel is ink
 OCR_CONFIG = "--psm 6"
+MAX_RENDER_SIDE = 10_000  # pixels: a larger page is rendered at a lower resolution (A3 at 300 dpi is 4,961)
+NO_TESSERACT = ("文字層のないページを読む Tesseract（tesseract コマンド）が見つかりません。"
+                "sudo apt-get install tesseract-ocr tesseract-ocr-jpn で入れてください")
+NO_JPN = ("Tesseract の日本語の学習データ（jpn.traineddata）がありません。"
+          "sudo apt-get install tesseract-ocr-jpn で入れてください（TESSDATA_PREFIX を設定しているならその場所も確かめてください）")
 
 
 @dataclass
@@ -43,12 +54,44 @@ class Job:
     box: tuple[int, int, int, int]
 
 
-def render(path: Path, index: int, dpi: int) -> np.ndarray:
-    import pymupdf
-
+def render(path: Path, index: int, dpi: int) -> tuple[np.ndarray, float]:
+    """A page as a grey image, and its pixels per point: ``dpi``, or less for a page so large that its
+    longer side would pass ``MAX_RENDER_SIDE`` pixels."""
+    pymupdf = pymupdf_quiet()
     with pymupdf.open(path) as doc:
-        pix = doc[index].get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
-        return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width).copy()
+        page = doc[index]
+        dpi = max(1, min(int(dpi), int(MAX_RENDER_SIDE * 72 / max(1.0, page.rect.width, page.rect.height))))
+        pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
+        return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width).copy(), dpi / 72
+
+
+def tesseract_problem() -> str | None:
+    """What keeps Tesseract from reading Japanese here (``NO_TESSERACT`` or ``NO_JPN``), or ``None``.
+
+    Asked anew each time (pytesseract caches its own answers): ``tesseract --list-langs``.
+    """
+    import pytesseract
+
+    command = pytesseract.pytesseract.tesseract_cmd
+    try:
+        found = subprocess.run([command, "--list-langs"], capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return NO_TESSERACT
+    if found.returncode != 0:
+        return NO_TESSERACT
+    languages = {line.strip() for line in found.stdout.decode("utf-8", errors="replace").splitlines()[1:]}
+    return None if "jpn" in languages else NO_JPN
+
+
+def ocr_error(path: Path, number: int, exc: BaseException) -> str:
+    """The one line for an OCR failure: Tesseract or its jpn data missing, or the page unreadable."""
+    import pytesseract
+
+    if isinstance(exc, pytesseract.TesseractNotFoundError):
+        return f"{path}:{number}ページ: {NO_TESSERACT}"
+    if isinstance(exc, pytesseract.TesseractError) and re.search(r"Failed loading language|jpn\.traineddata|Error opening data file", str(exc)):
+        return f"{path}:{number}ページ: {NO_JPN}"
+    return page_error(path, number, exc)
 
 
 def skew_angle(gray: np.ndarray) -> float:
@@ -127,8 +170,15 @@ def _coverage(segments: list[tuple[float, int, int]], at: float, start: float, e
     return covered / max(1.0, end - start)
 
 
-def find_grid(gray: np.ndarray) -> Grid | None:
-    """Given a deskewed page image, return its ruled grid, spanned cells as ``None``; ``None`` if no table."""
+class GridTooFine(Exception):
+    """A page image ruled into more cells than may be read (the count is the argument)."""
+
+
+def find_grid(gray: np.ndarray, *, max_cells: int | None = None) -> Grid | None:
+    """Given a deskewed page image, return its ruled grid, spanned cells as ``None``; ``None`` if no table.
+
+    More than ``max_cells`` cells raise ``GridTooFine`` before the cells are worked out (that work
+    grows with cells × ruling segments)."""
     horizontal, vertical = ruling(gray)
     hsegs = [s for s in _segments(horizontal, 0) if s[2] - s[1] > gray.shape[1] * 0.02]
     vsegs = [s for s in _segments(vertical, 1) if s[2] - s[1] > gray.shape[0] * 0.01]
@@ -143,6 +193,8 @@ def find_grid(gray: np.ndarray) -> Grid | None:
     if len(ys) < 3 or len(xs) < 3:
         return None
     rows_n, cols_n = len(ys) - 1, len(xs) - 1
+    if max_cells is not None and rows_n * cols_n > max_cells:
+        raise GridTooFine(rows_n * cols_n)
     top_open = [[i > 0 and _coverage(hsegs, ys[i], xs[j], xs[j + 1], tolerance) < 0.6 for j in range(cols_n)] for i in range(rows_n)]
     left_open = [[j > 0 and _coverage(vsegs, xs[j], ys[i], ys[i + 1], tolerance) < 0.6 for j in range(cols_n)] for i in range(rows_n)]
     rows: list[list[Box | None]] = []
@@ -381,65 +433,96 @@ def _read_circled(image: np.ndarray, region: tuple[int, int, int, int], height: 
 
 
 def read_scanned_pages(path: Path, pages: dict[int, tuple[list[Glyph] | None, list | None]], *, dpi: int,
-                       workers: int = 2, batch: int = 6):
+                       workers: int = 2, batch: int = 6, limits: Limits = LIMITS):
     """Given page indexes with their text layer (if usable) and vector grid (if any, in PDF points),
     yield (index, PageRead) for each; ``batch`` pages are held in memory at a time."""
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    needs_ocr = [index for index, (layer, _) in pages.items() if layer is None]
+    if needs_ocr and (problem := tesseract_problem()):
+        raise SourceError(f"{path}:{needs_ocr[0] + 1}ページ: {problem}")
     indexes = list(pages)
     for start in range(0, len(indexes), batch):
-        yield from _read_batch(path, {i: pages[i] for i in indexes[start:start + batch]}, dpi=dpi, workers=workers)
+        yield from _read_batch(path, {i: pages[i] for i in indexes[start:start + batch]}, dpi=dpi, workers=workers, limits=limits)
 
 
-def _read_batch(path: Path, pages: dict[int, tuple[list[Glyph] | None, list | None]], *, dpi: int, workers: int):
-    scale = dpi / 72
+def _prepare(path: Path, index: int, layer: list[Glyph] | None, vector_grid: list | None, dpi: int, *, max_cells: int):
+    """Render one page and find its grid; return (image, grid, glyphs, text_from, grid_from, scale, OCR boxes),
+    or ``None`` where no grid is found."""
+    gray, scale = render(path, index, dpi)
+    if vector_grid is not None:
+        matrix = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+        grid = Grid([[tuple(v * scale for v in box) if box else None for box in row] for row in vector_grid])
+        grid_from = "lines"
+    else:
+        gray, matrix = deskew(gray, skew_angle(gray))
+        grid = find_grid(gray, max_cells=max_cells)
+        grid_from = "image"
+    if grid is None:
+        return None
+    if layer is not None:
+        return gray, grid, [_transform(g, scale, matrix) for g in layer], "ocr-text-layer", grid_from, scale, []
+    return erase_ruling(gray), grid, [], "ocr", grid_from, scale, ocr_jobs(index, grid)
+
+
+def _read_batch(path: Path, pages: dict[int, tuple[list[Glyph] | None, list | None]], *, dpi: int, workers: int,
+                limits: Limits = LIMITS):
     prepared = {}
     jobs: list[Job] = []
     for index, (layer, vector_grid) in pages.items():
-        gray = render(path, index, dpi)
-        if vector_grid is not None:
-            matrix = np.array([[1.0, 0, 0], [0, 1.0, 0]])
-            grid = Grid([[tuple(v * scale for v in box) if box else None for box in row] for row in vector_grid])
-            grid_from = "lines"
-        else:
-            angle = skew_angle(gray)
-            gray, matrix = deskew(gray, angle)
-            grid = find_grid(gray)
-            grid_from = "image"
-        if grid is None:
-            prepared[index] = None
-            continue
-        if layer is not None:
-            glyphs = [_transform(g, scale, matrix) for g in layer]
-            text_from = "ocr-text-layer"
-        else:
-            glyphs = []
-            clean = erase_ruling(gray)
-            for job in ocr_jobs(index, grid):
-                jobs.append(job)
-            gray = clean
-            text_from = "ocr"
-        prepared[index] = (gray, grid, glyphs, text_from, grid_from)
+        try:
+            prepared[index] = _prepare(path, index, layer, vector_grid, dpi, max_cells=limits.max_page_cells)
+        except SourceError:
+            raise
+        except GridTooFine as exc:
+            raise SourceError(grid_error(path, index + 1, exc.args[0], limits)) from None
+        except Exception as exc:  # PyMuPDF rendering, OpenCV, numpy (memory)
+            raise SourceError(page_error(path, index + 1, exc)) from None
+        if prepared[index] is not None:
+            jobs.extend(prepared[index][6])
     images = {i: p[0] for i, p in prepared.items() if p}
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = pool.map(lambda job: (job.page, ocr_region(images[job.page], job.box)), jobs)
-        for page, found in results:
+
+    def run(job: Job):
+        try:
+            return job.page, ocr_region(images[job.page], job.box), None
+        except Exception as exc:  # Tesseract missing or failing, or a bad region: reported with its page below
+            return job.page, [], exc
+
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        for page, found, exc in pool.map(run, jobs):
+            if exc is not None:
+                pool.shutdown(cancel_futures=True)  # the regions not started yet are not read
+                raise SourceError(ocr_error(path, page + 1, exc))
             prepared[page][2].extend(found)
+    finally:
+        pool.shutdown(wait=True)
     for index, entry in prepared.items():
         if entry is None:
             yield index, PageRead(index + 1, [], "ocr", "image")
             continue
-        _, grid, glyphs, text_from, grid_from = entry
-        rows = []
-        for row in grid.rows:
-            cells: list[Cell | None] = []
-            for box in row:
-                if box is None:
-                    cells.append(None)
-                    continue
-                cell = cell_text(glyphs, box, ocr=True)
-                cells.append(Cell(mend_sequence(cell.text), tuple(v / scale for v in box), cell.ends_full))
-            rows.append(cells)
-        yield index, PageRead(index + 1, rows, text_from, grid_from)
+        try:
+            read = _page_read(index, entry, max_chars=limits.max_cell_chars)
+        except CellTooLong as exc:
+            raise SourceError(cell_error(path, index + 1, exc.count, limits)) from None
+        except Exception as exc:
+            raise SourceError(page_error(path, index + 1, exc)) from None
+        yield index, read
+
+
+def _page_read(index: int, entry, *, max_chars: int) -> PageRead:
+    """The cells of one prepared page, from the glyphs found in it, in PDF points."""
+    _, grid, glyphs, text_from, grid_from, scale, _ = entry
+    rows = []
+    for row in grid.rows:
+        cells: list[Cell | None] = []
+        for box in row:
+            if box is None:
+                cells.append(None)
+                continue
+            cell = cell_text(glyphs, box, ocr=True, max_chars=max_chars)
+            cells.append(Cell(mend_sequence(cell.text), tuple(v / scale for v in box), cell.ends_full))
+        rows.append(cells)
+    return PageRead(index + 1, rows, text_from, grid_from)
 
 
 def _transform(glyph: Glyph, scale: float, matrix: np.ndarray) -> Glyph:

@@ -121,6 +121,8 @@ def read_block(block: RawBlock, *, file: str, toc: Toc) -> BlockResult:
     """Given one block of raw rows, return its table rows and the problems found."""
     if block.layout == "text":
         return _read_text_block(block, file=file)
+    for row in block.rows:
+        row.index_cells()  # constant-time ``row.cell``: a row may have thousands of cells
     header, data_rows, misread = _split_header(block, file)
     roles = _column_roles(data_rows)
     groups = _group_columns(roles, data_rows)
@@ -186,25 +188,34 @@ def _group_columns(roles: dict[int, str], rows: list[RawRow]) -> list[Group]:
     A second item column right next to the first, never used in the same row, is the same
     column shifted by OCR jitter and joins it.
     """
-    used = {col: {r.line for r in rows if r.cell(col)} for col in roles}
+    used: dict[int, set[int]] = {col: set() for col in roles}
+    for r in rows:
+        for cell in r.cells:
+            if cell.column in used:
+                used[cell.column].add(r.line)
     groups: list[Group] = []
+    items_used: set[int] = set()  # the rows using the item columns of groups[-1]
     for col, role in roles.items():
         group = groups[-1] if groups else None
         if role == PLACE:
             if group is None or group.items or group.notes:
                 groups.append(Group(places=[col]))
+                items_used = set()
             else:
                 group.places.append(col)
         elif role == ITEM:
-            if group is not None and group.items and col - group.items[-1] == 1 and not used[col] & set().union(*(used[c] for c in group.items)):
+            if group is not None and group.items and col - group.items[-1] == 1 and not used[col] & items_used:
                 group.items.append(col)
             elif group is None or group.items or group.notes:
                 groups.append(Group(items=[col]))
+                items_used = set()
             else:
                 group.items.append(col)
+            items_used |= used[col]
         else:
             if group is None:
                 groups.append(Group(notes=[col]))
+                items_used = set()
             else:
                 group.notes.append(col)
     return groups
@@ -213,18 +224,23 @@ def _group_columns(roles: dict[int, str], rows: list[RawRow]) -> list[Group]:
 def _assign_volumes(groups: list[Group], rows: list[RawRow], *, header: dict[int, str], toc: Toc) -> None:
     """Give each group a volume: headings it holds (table of contents, dotted numbers), a header row, or order."""
     not_gov: set[int] = set()  # groups whose headings are all single numbers (「13. …」): 企画 or 運用
+    place_group = {col: n for n, group in enumerate(groups) for col in group.places}
+    votes_of: list[Counter] = [Counter() for _ in groups]
+    dotted_of, undotted_of = [0] * len(groups), [0] * len(groups)
+    for row in rows:  # one pass over the cells (rows, then columns left to right), not groups × rows
+        for col in row.columns():
+            n = place_group.get(col)
+            if n is None:
+                continue
+            for paragraph in row.cell(col).paragraphs:
+                place = parse_place(paragraph)
+                if place:
+                    entry = toc.match(place.section, place.title)
+                    votes_of[n][entry.volume if entry else ("gov" if "." in place.section else None)] += 1
+                    dotted_of[n] += "." in place.section
+                    undotted_of[n] += "." not in place.section
     for n, group in enumerate(groups):
-        votes: Counter = Counter()
-        undotted = dotted = 0
-        for row in rows:
-            for col in group.places:
-                cell = row.cell(col)
-                for paragraph in cell.paragraphs if cell else []:
-                    place = parse_place(paragraph)
-                    if place:
-                        entry = toc.match(place.section, place.title)
-                        votes[entry.volume if entry else ("gov" if "." in place.section else None)] += 1
-                        dotted, undotted = dotted + ("." in place.section), undotted + ("." not in place.section)
+        votes, dotted, undotted = votes_of[n], dotted_of[n], undotted_of[n]
         votes.pop(None, None)
         if undotted and not dotted:
             not_gov.add(n)
@@ -250,9 +266,11 @@ def _read_rows(rows: list[RawRow], groups: list[Group], *, file: str, toc: Toc) 
     out: list[TableRow] = []
     problems: list[Problem] = []
     current: dict[int, list[Place]] = {}  # place column -> headings in force
+    group_of = {col: n for n, group in enumerate(groups) for col in (*group.places, *group.items, *group.notes)}
     for row in rows:
         table_row = TableRow(row.source(file))
-        for group in groups:
+        # Only the groups with a cell in this row can change anything: a row costs its cells, not every group.
+        for group in (groups[n] for n in sorted({group_of[c] for c in row.columns() if c in group_of})):
             problems.extend(_fill_places(row, group, current, file=file))
             if not group.items:
                 continue
@@ -272,20 +290,23 @@ def _fill_places(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
     (「1.3.2」 next to 「1.4」): the finer one is used, and the report says so.
     """
     problems = []
-    for index, col in enumerate(group.places):
+    cleared = False  # a heading came in a coarser column of this row: finer columns without a cell are cleared
+    coarser: list[Place] | None = None  # the headings in force in the nearest coarser column
+    for col in group.places:
         cell = row.cell(col)
         places = [p for p in (parse_place(x) for x in cell.paragraphs) if p] if cell else []
         if places:
             current[col] = places
-            for finer in group.places[index + 1 :]:
-                if not row.cell(finer):
-                    current.pop(finer, None)
-            coarser = next((current[c] for c in reversed(group.places[:index]) if c in current), None)
+            cleared = True
             if coarser and len(coarser) == 1 and len(places) == 1 and "." in places[0].section:
                 parent, child = coarser[0].section, places[0].section
                 if parent != child and not child.startswith(parent + "."):
                     problems.append(Problem(row.source(file, cell), "misnested", cell.paragraphs[0], group.volume,
                                             detail=f"{child} は {parent} の下にない（{child} として扱った）"))
+        elif cell is None and cleared:
+            current.pop(col, None)
+        if col in current:
+            coarser = current[col]
     return problems
 
 

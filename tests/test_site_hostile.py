@@ -30,8 +30,8 @@ CHROMIUM = "/usr/bin/chromium"
 SITE_NAME = "医療情報システム安全管理ガイドライン 相関ナレッジベース"
 
 # What each source gets (appended to or put in front of real text, so that the rows still parse).
-REQ = "<script>alert(1)</script>[x](javascript:alert(2))**太字**{{ config }}&amp;"  # gov-2.2-1's text
-CELL = "<img src=x onerror=alert(13)>{% if %}`code`"  # the 記載箇所 cells of システム運用編 13
+REQ = "<script>alert(1)</script></p>[x](javascript:alert(2))**太字**{{ config }}&amp;"  # gov-2.2-1's text
+CELL = "<img src=x onerror=alert(13)></p>{% if %}`code`"  # the 記載箇所 cells of システム運用編 13
 NOTE = "# 見出し<img src=x onerror=alert(3)>{% endif %}&amp;"  # 備考 of the gov-2.2-1 row
 UNPLACED = "`code`<script>alert(4)</script>**太字**"  # an item that cannot be placed (report page)
 TOC = "</title></p><img src=x onerror=alert(5)>**太字**"  # toc.tsv: 経営管理編 2
@@ -76,8 +76,7 @@ def inject(raw: Path) -> None:
     text, cells = re.subn(r"13\. ネットワークに関する ?安全管理措置 ?【", lambda m: m.group(0)[:-1] + CELL + "【", text)
     assert cells >= 10, cells
     sample.write_text(text, encoding="utf-8")
-    # Without its toc entry, システム運用編 13 takes its title from the 記載箇所 cells. (A </p> in a cell
-    # is not text: the OCR sample marks a cell's paragraphs with <p>…</p>, so it goes in elsewhere.)
+    # Without its toc entry, システム運用編 13 takes its title from the 記載箇所 cells.
     replace(folder / "toc.tsv", "ctrl\t13\tネットワークに関する安全管理措置\n", "")
     replace(folder / "toc.tsv", "gov\t2\tリスク評価を踏まえた管理\n", "gov\t2\tリスク評価を踏まえた管理" + TOC + "\n")
     replace(folder / "manifest.toml", '\ntitle = "', "\ntitle = " + json.dumps(MANIFEST, ensure_ascii=False)[:-1] + "  ")

@@ -24,7 +24,8 @@ from ..errors import SourceError
 from ..limits import LIMITS, Limits
 from ..model import Source
 
-_P_TAG = re.compile(r"</?p\s*>", re.I)
+_P_CELL = re.compile(r"\s*<p\s*>(?P<inner>.*)</p\s*>\s*", re.I | re.S)
+_P_BOUNDARY = re.compile(r"</p\s*>\s*<p\s*>", re.I)
 _SPACED_SPLIT = re.compile(r"(?:[ ]{2,}|\u3000+)")
 _SPACED_CELL = re.compile(r"\S(?:.*?\S)?(?=(?:[ ]{2,}|\u3000|$))")
 _STARTS_THING = re.compile(r"^\s*(?:[①-⑳㉑-㉟㊱-㊿]|\d{1,2}(?:\s*\.\s*\d{1,2})*(?:\s*\.|\s)\s*\D)")
@@ -139,13 +140,20 @@ def _line_layout(line: str) -> tuple[str, tuple]:
 
 
 def split_paragraphs(cell: str) -> list[str]:
-    """Given one cell's text, return its paragraphs: ``<p>`` elements, or the lines of the cell.
+    """Given one cell's text, return its paragraphs: ``<p>`` elements when the whole cell is made of
+    them (entities decoded), or the lines of the cell. A tag inside a paragraph, or in a cell that is
+    not made of paragraphs, is the source's text.
 
-    >>> split_paragraphs("<p>① 一つ目</p> <p>② 二つ目</p>")
-    ['① 一つ目', '② 二つ目']
+    >>> split_paragraphs("<p>① 一つ目</p> <p>② 二つ目 &amp; </p>")
+    ['① 一つ目', '② 二つ目 &']
+    >>> split_paragraphs("① 本文に </p> とある")
+    ['① 本文に </p> とある']
+    >>> split_paragraphs("<p>① 本文に </p> とある</p>")
+    ['① 本文に </p> とある']
     """
-    if _P_TAG.search(cell):
-        parts = [html.unescape(part).strip() for part in _P_TAG.split(cell)]
+    cell_of_paragraphs = _P_CELL.fullmatch(cell)
+    if cell_of_paragraphs:
+        parts = [html.unescape(part).strip() for part in _P_BOUNDARY.split(cell_of_paragraphs["inner"])]
     else:
         parts = [part.strip() for part in cell.split("\n")]
     return [part for part in parts if part]

@@ -57,4 +57,5 @@ def assert_refused(result, *expected: str) -> str:
     assert lines[0].startswith("エラー: ") and "Traceback" not in result.output, result.output
     for text in expected:
         assert text in lines[0], (text, lines[0])
+    assert "ください" in lines[0], f"the message does not say what to do: {lines[0]}"
     return lines[0]

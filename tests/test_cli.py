@@ -112,7 +112,7 @@ SAMPLE_NAME = "correlation-table-v6.0.ocr.txt"
         (lambda d: (d / SAMPLE_NAME).write_text("ただの文章です。\n", encoding="utf-8"), "相関表の行が一つも読めません"),
         (lambda d: (d / "manifest.toml").write_text("edition = ", encoding="utf-8"), "TOML として読めません"),
         (lambda d: (d / "manifest.toml").write_text('edition = "6.0"\n[[sources]]\nfile = "x.pdf"\nkind = "pdf"\n', encoding="utf-8"), "ファイル"),
-        (lambda d: (d / "manifest.toml").write_text(f'edition = "6.0"\n[[sources]]\nfile = "{SAMPLE_NAME}"\nkind = "scan"\n', encoding="utf-8"), "は使えません"),
+        (lambda d: (d / "manifest.toml").write_text(f'edition = "6.0"\n[[sources]]\nfile = "{SAMPLE_NAME}"\nkind = "scan"\n', encoding="utf-8"), "ocr-text、pdf のどれかにしてください"),
         (lambda d: (d / "toc.tsv").write_text("gov\tx\t見出し\n", encoding="utf-8"), "toc.tsv:1行"),
     ],
     ids=["empty", "binary", "not-utf8", "no-table", "bad-toml", "missing-file", "unknown-kind", "bad-toc"],

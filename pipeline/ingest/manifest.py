@@ -149,7 +149,7 @@ def find_editions(raw_dir: Path) -> list[Path]:
         raise ManifestError(f"{raw_dir}: raw フォルダがありません（--raw で元資料のフォルダを指定してください）")
     folders = sorted(p.parent for p in raw_dir.glob("*/manifest.toml"))
     if not folders:
-        raise ManifestError(f"{raw_dir}: manifest.toml のある版のフォルダがありません（例: raw/6.0/manifest.toml）")
+        raise ManifestError(f"{raw_dir}: manifest.toml のある版のフォルダがありません（raw/6.0/manifest.toml のように置いてください）")
     return folders
 
 
@@ -170,32 +170,35 @@ def schema_message(error) -> str:
     """A JSON Schema error of the manifest as Japanese: where, what is wrong, what is expected.
 
     >>> schema_message(best_match(Draft202012Validator(MANIFEST_SCHEMA).iter_errors({"edition": 6.0, "sources": ["x"]})))
-    'edition: 文字列（"…" で囲む）ではありません（6.0）'
+    'edition は文字列（"…" で囲む）にしてください（今は 6.0）'
     """
     where = "".join(f"[{p + 1}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(error.absolute_path)) or "manifest"
     value = repr(error.instance) if len(repr(error.instance)) <= 60 else repr(error.instance)[:57] + "…"
     validator = error.validator
     if validator == "type":
-        return f"{where}: {_TYPES.get(error.validator_value, error.validator_value)}ではありません（{value}）"
+        return f"{where} は{_TYPES.get(error.validator_value, error.validator_value)}にしてください（今は {value}）"
     if validator == "required":
         missing = [k for k in error.validator_value if k not in error.instance]
-        return f"{where}: {'、'.join(missing)} がありません"
+        return f"{where} に {'、'.join(missing)} がありません（書き足してください）"
     if validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        return f"{where}: 知らない項目 {'、'.join(map(str, extra))}（使える項目: {'、'.join(error.schema.get('properties', {}))}）"
+        return (f"{where} に知らない項目 {'、'.join(map(str, extra))} があります（綴りを確かめてください。"
+                f"使える項目: {'、'.join(error.schema.get('properties', {}))}）")
     if validator == "enum":
-        return f"{where}: {value} は使えません（{'、'.join(map(str, error.validator_value))} のどれか）"
+        return f"{where} は {'、'.join(map(str, error.validator_value))} のどれかにしてください（今は {value}）"
     if validator == "pattern" and where == "edition":
-        return f"edition: 版の番号（例: \"6.0\"）ではありません（{value}）"
+        return f"edition は版の番号（例: \"6.0\"）にしてください（今は {value}）"
     if validator == "pattern" and where == "published":
-        return f"published: 公表年月（例: \"2023-05\"）ではありません（{value}）"
+        return f"published は公表年月（例: \"2023-05\"）にしてください（今は {value}）"
+    if validator == "pattern":
+        return f"{where} に使えない文字（制御文字）があります（直してください。今は {value}）"
     if validator in ("maxLength", "maxItems"):
-        return f"{where}: 長すぎます（{error.validator_value} まで）"
+        return f"{where} が長すぎます（{error.validator_value:,} まで）。短くしてください"
     if validator in ("minLength", "minItems"):
-        return f"{where}: 空です"
+        return f"{where} が空です（中身を書いてください）"
     if validator == "minimum":
-        return f"{where}: {error.validator_value} 以上にしてください（{value}）"
-    return f"{where}: {error.message[:120]}"
+        return f"{where} は {error.validator_value} 以上にしてください（今は {value}）"
+    return f"{where}: {error.message[:120]}（manifest.toml を直してください）"
 
 
 def source_path(folder: Path, file: str, n: int, manifest_path: Path) -> Path:
@@ -226,7 +229,7 @@ def load_edition(folder: Path) -> Edition:
     try:
         data = tomllib.loads(read_text(manifest_path, what="manifest.toml", error=ManifestError))
     except tomllib.TOMLDecodeError as exc:
-        raise ManifestError(f"{manifest_path}: TOML として読めません: {exc}") from None
+        raise ManifestError(f"{manifest_path}: TOML として読めません: {exc}（書き方を直してください）") from None
     error = best_match(Draft202012Validator(MANIFEST_SCHEMA).iter_errors(data))
     if error is not None:
         raise ManifestError(f"{manifest_path}: {schema_message(error)}")
@@ -251,8 +254,8 @@ def load_toc(path: Path) -> Toc:
             continue
         parts = line.split("\t")
         if len(parts) != 3 or parts[0] not in VOLUMES or not re.fullmatch(r"\d+(\.\d+)*", parts[1]):
-            raise ManifestError(f"{path}:{n}行: 「編<TAB>節番号<TAB>見出し」の形ではありません（編は {', '.join(VOLUMES)}）")
+            raise ManifestError(f"{path}:{n}行: 「編<TAB>節番号<TAB>見出し」の形にしてください（編は {', '.join(VOLUMES)}）")
         if len(parts[2]) > LIMITS.max_field_chars:
-            raise ManifestError(f"{path}:{n}行: 見出しが長すぎます（{len(parts[2])} 字、{LIMITS.max_field_chars} 字まで）")
+            raise ManifestError(f"{path}:{n}行: 見出しが長すぎます（{len(parts[2]):,} 字、{LIMITS.max_field_chars:,} 字まで）。タブや改行が抜けていないか確かめてください")
         entries.append(TocEntry(*parts))
     return Toc(entries)

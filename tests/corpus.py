@@ -454,15 +454,13 @@ def score(read: list[list[str]], truth: list[list[str]]) -> Score:
     """Compare cells read from a PDF with the truth, both after basic cleaning."""
     from rapidfuzz.distance import Levenshtein
 
-    from pipeline.normalize import clean
-
     result = Score(0, 0, 0, 0, [])
     for r in range(max(len(read), len(truth))):
         got_row = read[r] if r < len(read) else [""] * 8
         want_row = truth[r] if r < len(truth) else [""] * 8
         for c in range(8):
-            got = clean(got_row[c] if c < len(got_row) else "")
-            want = clean(want_row[c])
+            got = _folded(got_row[c] if c < len(got_row) else "")
+            want = _folded(want_row[c])
             result.cells += 1
             result.chars += len(want)
             if got == want:
@@ -471,6 +469,14 @@ def score(read: list[list[str]], truth: list[list[str]]) -> Score:
                 result.errors += Levenshtein.distance(got, want)
                 result.mismatches.append((r, c, want, got))
     return result
+
+
+def _folded(text: str) -> str:
+    """A cell after basic cleaning, a line break and a space being the same (whether 「1.」 after 「こと。」
+    starts a new line is the producer's wrapping; the words and their order are what count)."""
+    from pipeline.normalize import clean
+
+    return " ".join(clean(text).split())
 
 
 # --- broken files -------------------------------------------------------------------------------------

@@ -79,6 +79,8 @@ class PageRead:
     rows: list[list[Cell | None]]
     text_from: str  # "text-layer", "repaired-text-layer", "ocr" or "ocr-text-layer"
     grid_from: str  # "lines" or "image"
+    open_foot: bool = False  # the table's vertical rules run on below its last rule: a row cut by the page end
+    glyphs: dict | None = None  # the accounting of the text layer's characters inside the table (``account``)
 
 
 @dataclass
@@ -95,7 +97,7 @@ class PdfTable:
             findings = [f"文書: {f}" for f in self.findings] if p is self.pages[0] else []
             findings += self.repairs.get(p.number, [])
             summary.append({"page": p.number, "text": p.text_from, "grid": p.grid_from, "rows": len(p.rows),
-                            **({"findings": findings} if findings else {})})
+                            **({"glyphs": p.glyphs} if p.glyphs else {}), **({"findings": findings} if findings else {})})
         return summary
 
 
@@ -341,7 +343,7 @@ def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float], *, o
     More than ``max_chars`` glyphs in the cell raise ``CellTooLong`` before any text is assembled.
     """
     x0, top, x1, bottom = bbox
-    inside = [g for g in glyphs if x0 <= (g.x0 + g.x1) / 2 <= x1 and top <= (g.top + g.bottom) / 2 <= bottom]
+    inside = [g for g in glyphs if x0 <= anchor_x(g) <= x1 and top <= (g.top + g.bottom) / 2 <= bottom]
     marks = [g for g in inside if g.text != " "]
     if not marks:
         return Cell("", bbox)
@@ -360,11 +362,13 @@ def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float], *, o
         first = _first_word(line, threshold)
         if n == 0:
             text = words
-        elif (room < max(size * 3, first + size) if ocr else room < first + threshold + size * 0.1) and not _entry(words, ocr):
+        elif ((room < max(size * 3, first + size) if ocr else room < first + threshold + size * 0.1)
+              and (not _entry(words, ocr) or _wrapped_dot(text, words, room, size))):
             first_mark = next(g for g in line if g.text != " ")
             no_room = room < (first_mark.x1 - first_mark.x0) + 2 * spacing - size * 0.02  # the next letter did not fit
             cut_word = _latin(text[-1:]) and _latin(words[:1])
-            if cut_word and no_room and one_token and last_word + first > inner_right - left + size * 0.05:
+            mid_word = text[-1:].islower() and words[:1].islower()  # 「Inf」「ormation」: CJK wrapping cuts anywhere
+            if cut_word and no_room and (mid_word or one_token and last_word + first > inner_right - left + size * 0.05):
                 text += words
             else:
                 text = join_wrap(text, words)
@@ -377,17 +381,52 @@ def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float], *, o
     return Cell(text, bbox, room < size * 1.6)
 
 
+# Punctuation that a line may let hang past its end (ぶら下げ: reportlab, Word, InDesign do it).
+HANGING = NOT_AT_LINE_START + ",."
+
+
+def anchor_x(g: Glyph) -> float:
+    """The point of a glyph that says which cell it is in: its middle, or for punctuation that may
+    hang past the end of a line, a quarter in from its left side (a hanging 「、」 overhangs the cell's
+    padding, and its middle may cross the rule into the next cell).
+
+    >>> anchor_x(Glyph("あ", 10, 0, 18, 8)), anchor_x(Glyph("、", 10, 0, 18, 8))
+    (14.0, 12.0)
+    """
+    return g.x0 + (g.x1 - g.x0) * (0.25 if g.text in HANGING else 0.5)
+
+
+def _wrapped_dot(before: str, line: str, room: float, size: float) -> bool:
+    """A 「・」 that starts a line only because a producer without Japanese line breaking (LibreOffice
+    Calc) wrapped before it: the line before is full and its sentence goes on (「持出し」「・管理」).
+
+    >>> _wrapped_dot("情報の持出し", "・管理・破壊等", 0.5, 8.0), _wrapped_dot("次のとおり。", "・記録", 0.5, 8.0)
+    (True, False)
+    """
+    return line.startswith("・") and room < size * 0.9 and not before.rstrip().endswith(("。", "：", ":"))
+
+
 def _entry(line: str, ocr: bool) -> bool:
     return starts_list_entry(line) or (ocr and line.startswith("ー"))
 
 
 def _line_text(line: list[Glyph], threshold: float) -> str:
+    """A line's text: a space where one is drawn, or where the gap is wider than ``threshold``; between
+    Latin and Japanese only where it is wider than a third of the type size, since LibreOffice and
+    Word set a small gap there on their own (「ID について」 is 「IDについて」 as typed).
+
+    >>> _line_text([Glyph("I", 0, 0, 4.25, 8.5), Glyph("D", 4.2, 0, 8.45, 8.5), Glyph("に", 10.2, 0, 18.7, 8.5)], 1.7)
+    'IDに'
+    """
     out, space, previous = "", False, None
+    size = statistics.median(g.height for g in line) if line else 0.0
     for g in line:
         if g.text == " ":
             space = bool(out)
             continue
-        if previous is not None and (space or g.x0 - previous.x1 > threshold):
+        gap = g.x0 - previous.x1 if previous is not None else 0.0
+        mixed = previous is not None and _latin(previous.text) != _latin(g.text)
+        if previous is not None and (space or gap > (max(threshold, size / 3) if mixed else threshold)):
             out += " "
         out += g.text
         space, previous = False, g
@@ -525,7 +564,9 @@ def _read_page(page, doc, index: int, table: PdfTable, *, limits: Limits):
     the scan reader needs (the usable text layer or ``None``, the ruled grid or ``None``)."""
     number = index + 1
     state, findings = assess_text_layer(page.chars)
-    grids = page.find_tables() if page.lines or page.rects else []
+    foot, cut = table_foot(page.edges) if page.lines or page.rects else (None, False)
+    settings = {"explicit_horizontal_lines": [foot]} if foot is not None else {}
+    grids = page.find_tables(table_settings=settings) if page.lines or page.rects else []
     if findings:
         table.repairs[number] = findings
     glyphs = layer_glyphs(page, repair=state == "repairable") if state in ("usable", "repairable") else None
@@ -535,9 +576,50 @@ def _read_page(page, doc, index: int, table: PdfTable, *, limits: Limits):
         glyphs = None
     if glyphs and grids:
         text_from = "text-layer" if state == "usable" else "repaired-text-layer"
-        return PageRead(number, _grid_rows(grids, glyphs, max_chars=limits.max_cell_chars), text_from, "lines")
+        rows = _grid_rows(grids, glyphs, max_chars=limits.max_cell_chars)
+        accounting = account(grids, glyphs)
+        if accounting["lost"] or accounting["duplicated"]:
+            table.repairs.setdefault(number, []).append(
+                f"表の中の文字 {accounting['lost']} 個がどのセルにも入らず、{accounting['duplicated']} 個が二つ以上のセルに入った"
+                f"（例: {', '.join(accounting['examples'])}）")
+        return PageRead(number, rows, text_from, "lines", cut, {k: v for k, v in accounting.items() if k != "examples"})
     grid = [[box for box in row.cells] for row in _largest(grids).rows] if grids else None
     return glyphs, grid
+
+
+def table_foot(edges: list[dict], *, slack: float = 2.0) -> tuple[float | None, bool]:
+    """Where the table ends at the foot of a page when its rules leave a cell open there, and whether
+    a row is cut by the page end.
+
+    The vertical rules' lowest end is the table's foot. Where horizontal rules do not close the whole
+    width there, a cell is open: a row cut by the page end (Chromium and reportlab draw no closing
+    rule; then less than half the width is closed) or a merged cell that goes on to the next page
+    (LibreOffice draws no rule under it). The foot is returned to be ruled so that the open cells are
+    read; the row is cut only where most of the width is open.
+
+    >>> v = lambda x: {"orientation": "v", "x0": x, "x1": x, "top": 10, "bottom": 100}
+    >>> h = lambda y, x0=0, x1=50: {"orientation": "h", "x0": x0, "x1": x1, "top": y, "bottom": y}
+    >>> table_foot([v(0), v(40), v(50), h(10), h(60)]), table_foot([v(0), v(40), v(50), h(10), h(100, 0, 40)])
+    ((100, True), (100, False))
+    >>> table_foot([v(0), v(50), h(10), h(100)])
+    (None, False)
+    """
+    verticals = [e for e in edges if e["orientation"] == "v" and e["bottom"] - e["top"] > slack]
+    if len(verticals) < 2:
+        return None, False
+    left, right = min(e["x0"] for e in verticals), max(e["x1"] for e in verticals)
+    foot = max(e["bottom"] for e in verticals)
+    closing = sorted((max(e["x0"], left), min(e["x1"], right)) for e in edges
+                     if e["orientation"] == "h" and abs(e["top"] - foot) <= slack and e["x1"] > left and e["x0"] < right)
+    covered, reach = 0.0, left
+    for x0, x1 in closing:
+        if x1 > reach:
+            covered += x1 - max(x0, reach)
+            reach = x1
+    share = covered / (right - left) if right > left else 1.0
+    if share >= 0.99:
+        return None, False
+    return foot, share < 0.5
 
 
 def cell_error(path: Path, number: int, count: int, limits: Limits) -> str:
@@ -556,6 +638,44 @@ def _largest(grids):
     return max(grids, key=lambda t: (t.bbox[2] - t.bbox[0]) * (t.bbox[3] - t.bbox[1]))
 
 
+def account(grids, glyphs: list[Glyph]) -> dict:
+    """Every character of the text layer inside the table's region should end up in exactly one cell:
+    count those in none (``lost``) and those in two or more (``duplicated``), with up to five examples
+    (character and position in pt). The same test as ``cell_text``'s decides what is in a cell.
+
+    >>> class T: bbox = (0, 0, 20, 10); rows = [type("R", (), {"cells": [(0, 0, 10, 10), (10, 0, 20, 10)]})]
+    >>> account([T], [Glyph("あ", 1, 1, 9, 9), Glyph("い", 11, 1, 19, 9)])
+    {'in_table': 2, 'in_cells': 2, 'lost': 0, 'duplicated': 0, 'examples': []}
+    """
+    counts: dict[int, int] = {}
+    inside: list[Glyph] = []
+    for grid in _tables(grids):
+        x0, top, x1, bottom = grid.bbox
+        marks = [g for g in glyphs if g.text.strip() and x0 <= anchor_x(g) <= x1 and top <= (g.top + g.bottom) / 2 <= bottom]
+        inside += marks
+        ordered = sorted(marks, key=lambda g: (g.top + g.bottom) / 2)
+        middles = [(g.top + g.bottom) / 2 for g in ordered]
+        for row in grid.rows:
+            for box in row.cells:
+                if box is None:
+                    continue
+                for g in ordered[bisect.bisect_left(middles, box[1]):bisect.bisect_right(middles, box[3])]:
+                    if box[0] <= anchor_x(g) <= box[2]:
+                        counts[id(g)] = counts.get(id(g), 0) + 1
+    lost = [g for g in inside if id(g) not in counts]
+    duplicated = [g for g in inside if counts.get(id(g), 0) > 1]
+    examples = [f"「{g.text}」({g.x0:.0f}, {g.top:.0f})" for g in (lost + duplicated)[:5]]
+    return {"in_table": len(inside), "in_cells": len(inside) - len(lost), "lost": len(lost), "duplicated": len(duplicated),
+            "examples": examples}
+
+
+def _tables(grids) -> list:
+    """The page's tables that are parts of the correlation table, top to bottom: as many columns as the
+    largest (a producer may start the rest of the table under a repeated header on the same page)."""
+    columns = max(len(row.cells) for row in _largest(grids).rows)
+    return sorted((g for g in grids if max(len(row.cells) for row in g.rows) == columns), key=lambda g: g.bbox[1])
+
+
 def _grid_rows(grids, glyphs: list[Glyph], *, max_chars: int | None = None) -> list[list[Cell | None]]:
     """The rows of a page's largest ruled table, each cell with its text; ``None`` where spanned.
 
@@ -568,7 +688,8 @@ def _grid_rows(grids, glyphs: list[Glyph], *, max_chars: int | None = None) -> l
     def band(box):
         return ordered[bisect.bisect_left(middles, box[1]):bisect.bisect_right(middles, box[3])]
 
-    return [[cell_text(band(box), box, max_chars=max_chars) if box else None for box in row.cells] for row in _largest(grids).rows]
+    return [[cell_text(band(box), box, max_chars=max_chars) if box else None for box in row.cells]
+            for grid in _tables(grids) for row in grid.rows]
 
 
 # --- rows --------------------------------------------------------------------------------------------
@@ -608,6 +729,7 @@ def table_rows(table: PdfTable) -> tuple[list[list[str]], list[list[Cell | None]
     header: list[list[str]] = []
     rows: list[list[Cell | None]] = []
     pages: list[int] = []
+    cut = False  # the page before ended in a row cut by the page end (its table was open at the foot)
     for page in table.pages:
         first = True
         for cells in page.rows:
@@ -618,12 +740,14 @@ def table_rows(table: PdfTable) -> tuple[list[list[str]], list[list[Cell | None]
                 continue
             above = rows[-1] if rows and pages[-1] == page.number else []
             filled = _fill_spans(cells, above)
-            if first and rows and len(cells) == len(rows[-1]) and not _starts_new_row(cells):
+            if first and rows and len(cells) == len(rows[-1]) and (cut or not _starts_new_row(cells)):
                 rows[-1] = [_join(a, b) for a, b in zip(rows[-1], filled)]
             else:
                 rows.append(filled)
                 pages.append(page.number)
             first = False
+        if page.rows:
+            cut = page.open_foot
     _fill_places(rows, header)
     return header, rows, pages
 
@@ -660,6 +784,8 @@ def _fill_places(rows: list[list[Cell | None]], header: list[list[str]]) -> None
         note = place + 2 if place + 2 < len(labels) and labels[place + 2] == "備考" else None
         for r in range(1, len(rows)):
             row, above = rows[r], rows[r - 1]
+            if max(len(row), len(above)) <= (note if note is not None else place + 1) or len(row) != len(above):
+                continue
             if (row[place] and row[place].text) or not (row[place + 1] and row[place + 1].text):
                 continue
             if above[place] and above[place].text:
@@ -676,10 +802,34 @@ def to_block(header: list[list[str]], rows: list[list[Cell | None]], pages: list
     for n, texts in enumerate(header, 1):
         block.rows.append(RawRow(-n, [RawCell(c, [t]) for c, t in enumerate(texts) if t.strip()]))
     for n, (cells, page) in enumerate(zip(rows, pages), 1):
-        raw_cells = [RawCell(c, [p for p in cell.text.split("\n") if p.strip()], bbox=_round(cell.bbox))
+        raw_cells = [RawCell(c, cell_paragraphs(cell.text), bbox=_round(cell.bbox))
                      for c, cell in enumerate(cells) if cell and cell.text.strip()]
         block.rows.append(RawRow(n, raw_cells, page=page))
     return block
+
+
+def cell_paragraphs(text: str) -> list[str]:
+    r"""A cell's paragraphs. In a cell of numbered items (遵守事項) or of headings (記載箇所) only an item
+    number or a section number starts one: any other line break (a list inside an item, or a break the
+    reader could not tell from a wrap) stays inside the paragraph, for ``normalize`` to keep or join.
+
+    >>> cell_paragraphs("① 次を行うこと。\n1.以下を施すこと\n② 二つ目")
+    ['① 次を行うこと。\n1.以下を施すこと', '② 二つ目']
+    >>> cell_paragraphs("6.2C4\n6.11C6")
+    ['6.2C4', '6.11C6']
+    """
+    lines = [line for line in text.split("\n") if line.strip()]
+    item = lambda line: line.lstrip()[:1] in CIRCLED  # noqa: E731
+    if not lines or not (item(lines[0]) or PLACE_RE.match(lines[0])):
+        return lines
+    starts = item if item(lines[0]) else (lambda line: item(line) or PLACE_RE.match(line))  # 「1.以下…」 in an item is a list
+    paragraphs: list[str] = []
+    for line in lines:
+        if paragraphs and not starts(line):
+            paragraphs[-1] += "\n" + line
+        else:
+            paragraphs.append(line)
+    return paragraphs
 
 
 def _round(bbox):

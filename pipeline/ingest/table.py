@@ -49,6 +49,19 @@ def item_number(paragraph: str) -> tuple[int, str] | None:
     return CIRCLED.index(match.group(1)) + 1, match.group(2)
 
 
+_INLINE_ITEM = re.compile(rf"(?<=。)[ \u3000]*(?=[{CIRCLED}])")
+
+
+def split_inline_items(paragraph: str) -> list[str]:
+    """A paragraph in which a sentence ends and an item number follows holds two items (the OCR dump
+    ran two cells' paragraphs together: 「…確認すること。 ③ 個人情報や…」).
+
+    >>> split_inline_items("② 確認すること。 ③ 盗難防止を講ずること。")
+    ['② 確認すること。', '③ 盗難防止を講ずること。']
+    """
+    return [part for part in _INLINE_ITEM.split(paragraph) if part.strip()]
+
+
 @dataclass(frozen=True)
 class Place:
     """A 記載箇所 heading: section number and title."""
@@ -322,7 +335,7 @@ def _group_items(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
     entries: list[tuple[int, list[str], Place | None]] = []
     inline: Place | None = None
     problems: list[Problem] = []
-    for paragraph in (p for c in cells for p in c.paragraphs):
+    for paragraph in (part for c in cells for p in c.paragraphs for part in split_inline_items(p)):
         parsed = item_number(paragraph)
         if parsed:
             if is_heading_like(parsed[1]):

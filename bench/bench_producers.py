@@ -1,0 +1,64 @@
+"""Read correlation-table PDFs made by other software in layouts drawn from seeds, and print a score
+per seed and per producer: requirement IDs, row links, cells exactly equal to the truth, CER.
+
+    python bench/bench_producers.py [--seeds 1-24] [--rows 0:88]
+
+The test suite checks the CI seeds (tests/test_producers.py); this prints them and more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.test_producers import evaluate  # noqa: E402
+
+
+def seeds(text: str) -> list[int]:
+    out = []
+    for part in text.split(","):
+        start, _, end = part.partition("-")
+        out += list(range(int(start), int(end or start) + 1))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="1-24")
+    parser.add_argument("--rows", default=None, help="a slice of the truth rows, e.g. 10:40")
+    args = parser.parse_args()
+    rows = tuple(int(x) for x in args.rows.split(":")) if args.rows else None
+    per_producer = defaultdict(list)
+    failed: list[int] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in seeds(args.seeds):
+            try:
+                reading = evaluate(seed, Path(tmp) / str(seed), rows=rows)
+            except Exception as exc:  # noqa: BLE001 - reportlab cannot lay out every seed (ProducerError); anything else is the reader's
+                print(f"seed {seed:>2}: FAILED ({type(exc).__name__}: {str(exc)[:100]})", flush=True)
+                failed.append(seed)
+                continue
+            print(reading.line(), flush=True)
+            per_producer[reading.producer].append(reading)
+    if failed:
+        print(f"seeds that failed (ProducerError: the producer could not lay it out): {failed}")
+    print("per producer:")
+    for producer, readings in sorted(per_producer.items()):
+        ids = sum(r.ids_found for r in readings), sum(r.ids_expected for r in readings)
+        wrong = sum(len(r.ids_wrong) for r in readings)
+        links = sum(r.links_found for r in readings), sum(r.links_expected for r in readings)
+        cells = sum(r.cells_exact for r in readings), sum(r.cells for r in readings)
+        lost = sum(r.lost for r in readings), sum(r.duplicated for r in readings), sum(r.glyphs for r in readings)
+        perfect = sum(1 for r in readings if not r.ids_missing and not r.ids_wrong and r.links_found == r.links_expected)
+        print(f"  {producer:<9} seeds {len(readings):>2} (all IDs and links right: {perfect})  IDs {ids[0]}/{ids[1]} ({ids[0] / ids[1]:.1%}), "
+              f"wrong {wrong}  links {links[0]}/{links[1]}  cells {cells[0] / cells[1]:.2%}  glyphs lost {lost[0]}, twice {lost[1]} of {lost[2]}")
+
+
+if __name__ == "__main__":
+    main()

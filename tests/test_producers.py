@@ -1,0 +1,87 @@
+"""Correlation-table PDFs made by other software (Chromium, LibreOffice Writer and Calc, reportlab
+platypus) in layouts drawn from seeds, read end to end: requirement IDs, row links and cells against
+the truth. The default run reads one seed per producer on a slice of the table; the full list of CI
+seeds, each the whole table, is marked slow (``.ci/run`` runs both).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pipeline.ingest.pdf import read_pdf_table, table_rows
+
+from .conftest import run_cli
+from .corpus import score, truth_ids, truth_links
+from .producers.layout import CI_SEEDS, PRODUCERS, layout_for, table, truth_rows
+from .producers.make import render
+from .test_pdf import jsonl, raw_with
+
+
+@dataclass
+class Reading:
+    """How the reader did on one PDF: what a user sees (IDs, links) and the cells."""
+
+    seed: int
+    producer: str
+    ids_expected: int
+    ids_found: int
+    ids_wrong: list[str]
+    ids_missing: list[str]
+    links_expected: int
+    links_found: int
+    cells: int
+    cells_exact: int
+    cer: float
+    pages: int
+    glyphs: int  # characters of the text layer inside the table
+    lost: int  # of those, in no cell
+    duplicated: int  # in two or more cells
+
+    def line(self) -> str:
+        return (f"seed {self.seed:>2} {self.producer:<9} pages {self.pages:>2}  IDs {self.ids_found}/{self.ids_expected} "
+                f"(wrong {len(self.ids_wrong)})  links {self.links_found}/{self.links_expected}  "
+                f"cells {self.cells_exact}/{self.cells} ({self.cells_exact / self.cells:.1%})  CER {self.cer:.3%}  "
+                f"glyphs {self.glyphs} (lost {self.lost}, twice {self.duplicated})")
+
+
+def evaluate(seed: int, folder: Path, *, rows: tuple[int, int] | None = None) -> Reading:
+    """Render a seed's PDF, read its cells, and extract it through the CLI; compare with the truth."""
+    layout = layout_for(seed, rows=rows)
+    pdf = render(layout, folder / "pdf")
+    truth = {"rows": truth_rows(layout)}
+    read = read_pdf_table(pdf)
+    _, cell_rows, _ = table_rows(read)
+    result = score([[c.text if c else "" for c in row] for row in cell_rows], table(layout))
+    work = folder / f"kb-{seed}"
+    extracted = run_cli(work, "extract", raw=raw_with(work, pdf))
+    assert extracted.exit_code == 0, extracted.output
+    found = {r["id"] for r in jsonl(work / "extracted" / "6.0" / "requirements.jsonl")}
+    links = {"+".join(i for v in ("gov", "mgmt", "ctrl") for i in c["members"].get(v, []))
+             for c in jsonl(work / "extracted" / "6.0" / "correlations.jsonl")}
+    want, want_links = truth_ids(truth), truth_links(truth)
+    return Reading(seed, layout.producer, len(want), len(found & want), sorted(found - want), sorted(want - found),
+                   len(want_links), len(links & want_links), result.cells, result.exact, result.cer, len(read.pages),
+                   *[sum((p.glyphs or {}).get(k, 0) for p in read.pages) for k in ("in_table", "lost", "duplicated")])
+
+
+def check(reading: Reading) -> None:
+    print(reading.line())
+    assert reading.ids_missing == [] and reading.ids_wrong == [], (reading.ids_missing, reading.ids_wrong)
+    assert reading.links_found == reading.links_expected
+    assert reading.cells_exact / reading.cells >= 0.995
+    assert reading.glyphs > 0 and reading.lost == 0 and reading.duplicated == 0
+
+
+@pytest.mark.parametrize("seed", [next(s for s in CI_SEEDS if layout_for(s).producer == p) for p in PRODUCERS])
+def test_one_seed_per_producer_on_a_slice(seed, tmp_path):
+    check(evaluate(seed, tmp_path, rows=(10, 40)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", CI_SEEDS)
+def test_every_ci_seed_on_the_whole_table(seed, tmp_path):
+    check(evaluate(seed, tmp_path))

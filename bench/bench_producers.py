@@ -11,13 +11,32 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from pipeline.ingest.pdf import read_pdf_table  # noqa: E402
 from tests.test_producers import evaluate  # noqa: E402
+
+
+def seconds(read, path: Path, repeat: int = 2) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        read(path)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bare_pdfplumber(path: Path) -> None:
+    import pdfplumber
+
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            page.extract_tables()
 
 
 def seeds(text: str) -> list[int]:
@@ -36,6 +55,7 @@ def main() -> None:
     rows = tuple(int(x) for x in args.rows.split(":")) if args.rows else None
     per_producer = defaultdict(list)
     failed: list[int] = []
+    speed = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds(args.seeds):
             try:
@@ -44,8 +64,11 @@ def main() -> None:
                 print(f"seed {seed:>2}: FAILED ({type(exc).__name__}: {str(exc)[:100]})", flush=True)
                 failed.append(seed)
                 continue
-            print(reading.line(), flush=True)
+            ours, bare = seconds(read_pdf_table, reading.path), seconds(bare_pdfplumber, reading.path)
+            print(f"{reading.line()}  {reading.pages / ours:.1f} pages/s (bare pdfplumber {reading.pages / bare:.1f}, ×{ours / bare:.2f})",
+                  flush=True)
             per_producer[reading.producer].append(reading)
+            speed[reading.producer].append((reading.pages, ours, bare))
     if failed:
         print(f"seeds that failed (ProducerError: the producer could not lay it out): {failed}")
     print("per producer:")
@@ -56,6 +79,8 @@ def main() -> None:
         cells = sum(r.cells_exact for r in readings), sum(r.cells for r in readings)
         lost = sum(r.lost for r in readings), sum(r.duplicated for r in readings), sum(r.glyphs for r in readings)
         perfect = sum(1 for r in readings if not r.ids_missing and not r.ids_wrong and r.links_found == r.links_expected)
+        pages, ours, bare = (sum(x[i] for x in speed[producer]) for i in range(3))
+        print(f"  {producer:<9} {pages / ours:.1f} pages/s, bare pdfplumber extract_tables {pages / bare:.1f} pages/s: ×{ours / bare:.2f}")
         print(f"  {producer:<9} seeds {len(readings):>2} (all IDs and links right: {perfect})  IDs {ids[0]}/{ids[1]} ({ids[0] / ids[1]:.1%}), "
               f"wrong {wrong}  links {links[0]}/{links[1]}  cells {cells[0] / cells[1]:.2%}  glyphs lost {lost[0]}, twice {lost[1]} of {lost[2]}")
 

@@ -40,6 +40,7 @@ class Reading:
     glyphs: int  # characters of the text layer inside the table
     lost: int  # of those, in no cell
     duplicated: int  # in two or more cells
+    path: Path | None = None  # the PDF
 
     def line(self) -> str:
         return (f"seed {self.seed:>2} {self.producer:<9} pages {self.pages:>2}  IDs {self.ids_found}/{self.ids_expected} "
@@ -65,7 +66,7 @@ def evaluate(seed: int, folder: Path, *, rows: tuple[int, int] | None = None) ->
     want, want_links = truth_ids(truth), truth_links(truth)
     return Reading(seed, layout.producer, len(want), len(found & want), sorted(found - want), sorted(want - found),
                    len(want_links), len(links & want_links), result.cells, result.exact, result.cer, len(read.pages),
-                   *[sum((p.glyphs or {}).get(k, 0) for p in read.pages) for k in ("in_table", "lost", "duplicated")])
+                   *[sum((p.glyphs or {}).get(k, 0) for p in read.pages) for k in ("in_table", "lost", "duplicated")], pdf)
 
 
 def check(reading: Reading) -> None:

@@ -313,11 +313,16 @@ def assess_text_layer(chars: list[dict]) -> tuple[str, list[str]]:
 
 
 def layer_glyphs(page, *, repair: bool) -> list[Glyph]:
-    """The text layer of a pdfplumber page as glyphs; drawn spaces are kept as 「 」 glyphs."""
+    """The text layer of a pdfplumber page as glyphs; drawn spaces are kept as 「 」 glyphs. Characters
+    drawn off the page are not on it (LibreOffice Calc draws a merged cell's text that way on the page
+    after its first)."""
     glyphs = []
+    width, height = page.width, page.height
     for c in page.chars:
         text = c["text"]
         if not text or (text.isspace() and text != " "):
+            continue
+        if c["bottom"] <= 0 or c["top"] >= height or c["x1"] <= 0 or c["x0"] >= width:
             continue
         glyphs.append(Glyph(repair_char(text) if repair else text, c["x0"], c["top"], c["x1"], c["bottom"]))
     return glyphs
@@ -387,13 +392,13 @@ HANGING = NOT_AT_LINE_START + ",."
 
 def anchor_x(g: Glyph) -> float:
     """The point of a glyph that says which cell it is in: its middle, or for punctuation that may
-    hang past the end of a line, a quarter in from its left side (a hanging 「、」 overhangs the cell's
-    padding, and its middle may cross the rule into the next cell).
+    hang past the end of a line, its left side (a hanging 「、」 overhangs the cell's padding, and may
+    cross the rule into the next cell; it starts in its own cell).
 
     >>> anchor_x(Glyph("あ", 10, 0, 18, 8)), anchor_x(Glyph("、", 10, 0, 18, 8))
-    (14.0, 12.0)
+    (14.0, 10.5)
     """
-    return g.x0 + (g.x1 - g.x0) * (0.25 if g.text in HANGING else 0.5)
+    return g.x0 + (min((g.x1 - g.x0) * 0.1, 0.5) if g.text in HANGING else (g.x1 - g.x0) * 0.5)
 
 
 def _wrapped_dot(before: str, line: str, room: float, size: float) -> bool:

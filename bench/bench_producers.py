@@ -1,7 +1,10 @@
 """Read correlation-table PDFs made by other software in layouts drawn from seeds, and print a score
 per seed and per producer: requirement IDs, row links, cells exactly equal to the truth, CER.
 
-    python bench/bench_producers.py [--seeds 1-24] [--rows 0:88]
+    python bench/bench_producers.py [--seeds 1-24] [--rows 0:88] [--scan 200]
+
+With ``--scan DPI`` each PDF is first rasterized into an image-only scan (±1° skew, speckle, slight
+blur) and read by OCR; the CER there is before the correct stage.
 
 The test suite checks the CI seeds (tests/test_producers.py); this prints them and more.
 """
@@ -19,6 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pipeline.ingest.pdf import read_pdf_table  # noqa: E402
+from tests.producers.layout import layout_for  # noqa: E402
 from tests.test_producers import evaluate  # noqa: E402
 
 
@@ -51,24 +55,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="1-24")
     parser.add_argument("--rows", default=None, help="a slice of the truth rows, e.g. 10:40")
+    parser.add_argument("--scan", type=int, default=None, help="read image-only scans of the PDFs at this dpi (200 or 300)")
     args = parser.parse_args()
     rows = tuple(int(x) for x in args.rows.split(":")) if args.rows else None
     per_producer = defaultdict(list)
     failed: list[int] = []
     speed = defaultdict(list)
+    per_font = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds(args.seeds):
             try:
-                reading = evaluate(seed, Path(tmp) / str(seed), rows=rows)
+                reading = evaluate(seed, Path(tmp) / str(seed), rows=rows, scan_dpi=args.scan)
             except Exception as exc:  # noqa: BLE001 - reportlab cannot lay out every seed (ProducerError); anything else is the reader's
                 print(f"seed {seed:>2}: FAILED ({type(exc).__name__}: {str(exc)[:100]})", flush=True)
                 failed.append(seed)
                 continue
-            ours, bare = seconds(read_pdf_table, reading.path), seconds(bare_pdfplumber, reading.path)
+            repeat = 1 if args.scan else 2  # OCR: a page costs seconds
+            ours, bare = seconds(read_pdf_table, reading.path, repeat), seconds(bare_pdfplumber, reading.path, repeat)
             print(f"{reading.line()}  {reading.pages / ours:.1f} pages/s (bare pdfplumber {reading.pages / bare:.1f}, ×{ours / bare:.2f})",
                   flush=True)
             per_producer[reading.producer].append(reading)
+            per_font[layout_for(seed).font].append(reading)
             speed[reading.producer].append((reading.pages, ours, bare))
+    print("per font:")
+    for font, readings in sorted(per_font.items()):
+        print(summary(font, readings))
     if failed:
         print(f"seeds that failed (ProducerError: the producer could not lay it out): {failed}")
     print("per producer:")
@@ -83,6 +94,14 @@ def main() -> None:
         print(f"  {producer:<9} {pages / ours:.1f} pages/s, bare pdfplumber extract_tables {pages / bare:.1f} pages/s: ×{ours / bare:.2f}")
         print(f"  {producer:<9} seeds {len(readings):>2} (all IDs and links right: {perfect})  IDs {ids[0]}/{ids[1]} ({ids[0] / ids[1]:.1%}), "
               f"wrong {wrong}  links {links[0]}/{links[1]}  cells {cells[0] / cells[1]:.2%}  glyphs lost {lost[0]}, twice {lost[1]} of {lost[2]}")
+
+
+def summary(label: str, readings: list) -> str:
+    ids = sum(r.ids_found for r in readings), sum(r.ids_expected for r in readings)
+    wrong = sum(len(r.ids_wrong) for r in readings)
+    errors, chars = sum(r.cer * r.cells for r in readings), sum(r.cells for r in readings)
+    return (f"  {label:<9} seeds {len(readings):>2}  IDs {ids[0]}/{ids[1]} ({ids[0] / ids[1]:.1%}), wrong {wrong} "
+            f"({wrong / ids[1]:.1%})  CER (cells, mean) {errors / chars:.2%}")
 
 
 if __name__ == "__main__":

@@ -342,9 +342,10 @@ def _kangxi_hex(match: re.Match) -> str:
 
 # --- scans --------------------------------------------------------------------------------------------
 
-def scan(data: bytes, *, dpi: int = 300, seed: int = 6, ocr_layer: bool = False) -> bytes:
-    """Given a born-digital PDF, return an image-only scan of it (skewed, speckled), optionally with a
-    Tesseract ``jpn`` text layer."""
+def scan(data: bytes, *, dpi: int = 300, seed: int = 6, ocr_layer: bool = False, skew: float = 0.6, blur: float = 0.0) -> bytes:
+    """Given a born-digital PDF, return an image-only scan of it (skewed up to ``skew`` degrees,
+    speckled, blurred by a Gaussian of radius ``blur`` pixels), optionally with a Tesseract ``jpn``
+    text layer."""
     import numpy as np
     import pymupdf
     from PIL import Image
@@ -355,8 +356,12 @@ def scan(data: bytes, *, dpi: int = 300, seed: int = 6, ocr_layer: bool = False)
     for index, page in enumerate(src):
         pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
         image = Image.frombytes("L", (pix.width, pix.height), pix.samples)
-        angle = float(rng.uniform(-0.6, 0.6))
+        angle = float(rng.uniform(-skew, skew))
         image = image.rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=255)
+        if blur:
+            from PIL import ImageFilter
+
+            image = image.filter(ImageFilter.GaussianBlur(blur))
         pixels = np.asarray(image, dtype=np.int16)
         pixels = pixels + rng.normal(0, 12, pixels.shape).astype(np.int16)
         specks = rng.random(pixels.shape) < 0.0004

@@ -15,7 +15,7 @@ import pytest
 from pipeline.ingest.pdf import read_pdf_table, table_rows
 
 from .conftest import run_cli
-from .corpus import score, truth_ids, truth_links
+from .corpus import scan, score, truth_ids, truth_links
 from .producers.layout import CI_SEEDS, PRODUCERS, layout_for, table, truth_rows
 from .producers.make import render
 from .test_pdf import jsonl, raw_with
@@ -49,10 +49,15 @@ class Reading:
                 f"glyphs {self.glyphs} (lost {self.lost}, twice {self.duplicated})")
 
 
-def evaluate(seed: int, folder: Path, *, rows: tuple[int, int] | None = None) -> Reading:
-    """Render a seed's PDF, read its cells, and extract it through the CLI; compare with the truth."""
+def evaluate(seed: int, folder: Path, *, rows: tuple[int, int] | None = None, scan_dpi: int | None = None) -> Reading:
+    """Render a seed's PDF (scanned at ``scan_dpi``: ±1° skew, speckle, slight blur), read its cells,
+    and extract it through the CLI; compare with the truth."""
     layout = layout_for(seed, rows=rows)
     pdf = render(layout, folder / "pdf")
+    if scan_dpi:
+        scanned = pdf.with_name(f"{pdf.stem}-scan{scan_dpi}.pdf")
+        scanned.write_bytes(scan(pdf.read_bytes(), dpi=scan_dpi, seed=seed, skew=1.0, blur=0.6))
+        pdf = scanned
     truth = {"rows": truth_rows(layout)}
     read = read_pdf_table(pdf)
     _, cell_rows, _ = table_rows(read)

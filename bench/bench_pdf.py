@@ -22,7 +22,8 @@ sys.path.insert(0, str(REPO))
 import pdfplumber  # noqa: E402
 
 from pipeline.ingest.pdf import read_pdf_table, table_rows  # noqa: E402
-from tests.corpus import make, score  # noqa: E402
+from tests.corpus import make  # noqa: E402
+from tests.scoring import score  # noqa: E402
 
 
 def bare_pdfplumber(path: Path) -> int:

@@ -30,7 +30,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.ingest.pdf import NOT_AT_LINE_END, NOT_AT_LINE_START
+# Japanese line breaking (JIS X 4051 行頭禁則・行末禁則), written here from the standard and not taken from
+# the reader: a generator that wraps by the reader's own rules makes PDFs the reader passes by construction.
+# Nothing in this module imports ``pipeline``.
+NOT_AT_LINE_START = "、。，．・：；？！ー―‐〜）〕］｝〉》」』】〙〗ゝゞヽヾ々ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ"
+NOT_AT_LINE_END = "（〔［｛〈《「『【〘〖"
+CIRCLED = "".join(chr(0x2460 + n) for n in range(20))  # ①…⑳
 
 TRUTH = Path(__file__).resolve().parent / "truth" / "v6.0-sample.json"
 FONT_FILE = Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf")
@@ -77,19 +82,21 @@ def truth_ids(truth: dict) -> set[str]:
 
 def truth_links(truth: dict) -> set[str]:
     """The correlations the truth rows make, as ``correlations.jsonl`` IDs (a row with two or more volumes)."""
-    from pipeline.model import id_key
-
     links = set()
     for row in truth["rows"]:
         ids = _row_ids(row)
         if len(ids) >= 2:
-            links.add("+".join(i for v in VOLUMES for i in sorted(ids.get(v, []), key=id_key)))
+            links.add("+".join(i for v in VOLUMES for i in sorted(ids.get(v, []), key=_id_order)))
     return links
 
 
-def _row_ids(row: dict) -> dict[str, set[str]]:
-    from pipeline.model import CIRCLED
+def _id_order(req_id: str) -> tuple:
+    """gov-1.2-3 → ((1, 2), 3): sections by number, then items."""
+    _, section, item = req_id.split("-")
+    return tuple(int(n) for n in section.split(".")), int(item)
 
+
+def _row_ids(row: dict) -> dict[str, set[str]]:
     out = {}
     for volume in VOLUMES:
         if volume in row and row[volume].get("items"):
@@ -434,54 +441,6 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
-
-
-# --- scoring ------------------------------------------------------------------------------------------
-
-@dataclass
-class Score:
-    cells: int
-    exact: int
-    errors: int  # character edits (Levenshtein) over all cells
-    chars: int  # characters of the truth
-    mismatches: list[tuple[int, int, str, str]]  # (row, column, truth, read)
-
-    @property
-    def cell_accuracy(self) -> float:
-        return self.exact / self.cells if self.cells else 0.0
-
-    @property
-    def cer(self) -> float:
-        return self.errors / self.chars if self.chars else 0.0
-
-
-def score(read: list[list[str]], truth: list[list[str]]) -> Score:
-    """Compare cells read from a PDF with the truth, both after basic cleaning."""
-    from rapidfuzz.distance import Levenshtein
-
-    result = Score(0, 0, 0, 0, [])
-    for r in range(max(len(read), len(truth))):
-        got_row = read[r] if r < len(read) else [""] * 8
-        want_row = truth[r] if r < len(truth) else [""] * 8
-        for c in range(8):
-            got = _folded(got_row[c] if c < len(got_row) else "")
-            want = _folded(want_row[c])
-            result.cells += 1
-            result.chars += len(want)
-            if got == want:
-                result.exact += 1
-            else:
-                result.errors += Levenshtein.distance(got, want)
-                result.mismatches.append((r, c, want, got))
-    return result
-
-
-def _folded(text: str) -> str:
-    """A cell after basic cleaning, a line break and a space being the same (whether 「1.」 after 「こと。」
-    starts a new line is the producer's wrapping; the words and their order are what count)."""
-    from pipeline.normalize import clean
-
-    return " ".join(clean(text).split())
 
 
 # --- broken files -------------------------------------------------------------------------------------

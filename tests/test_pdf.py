@@ -21,11 +21,11 @@ from .corpus import (
     bad_pdfs,
     load_truth,
     make,
-    score,
     truth_ids,
     truth_links,
     wrap,
 )
+from .scoring import score
 
 BORN_DIGITAL = ("truetype", "cid", "kangxi", "letterspaced")
 TRUTH = load_truth()

@@ -15,7 +15,8 @@ import pytest
 from pipeline.ingest.pdf import read_pdf_table, table_rows
 
 from .conftest import run_cli
-from .corpus import scan, score, truth_ids, truth_links
+from .corpus import scan, truth_ids, truth_links
+from .scoring import score
 from .producers.layout import CI_SEEDS, PRODUCERS, layout_for, table, truth_rows
 from .producers.make import render
 from .test_pdf import jsonl, raw_with

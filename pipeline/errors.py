@@ -35,10 +35,6 @@ class OutputError(GuidelineKBError):
     """An output folder cannot be used or written (a file in its place, foreign files, no room)."""
 
 
-class LimitError(GuidelineKBError):
-    """An input is over one of the limits in ``limits.py``."""
-
-
 _OS_ADVICE = {
     errno.ENOENT: "ありません（パスを確かめてください）",
     errno.EACCES: "権限がありません（権限を確かめるか、書き込めるフォルダを指定してください）",

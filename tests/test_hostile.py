@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .conftest import CONFIG, assert_refused, run_cli, snapshot
 
@@ -280,9 +282,6 @@ def test_a_lone_surrogate_from_argv_in_a_real_process(world):
 
 
 # --- any query at all ------------------------------------------------------------------------------
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 SURROGATE = st.integers(0xD800, 0xDFFF).map(chr)
 CONTROL = st.integers(0, 0x1F).map(chr) | st.sampled_from(["\x7f", "\u200b", "\u202e", "\ufeff", "\ufffd"])

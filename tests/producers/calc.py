@@ -23,7 +23,6 @@ may start with 、。・ー). Nothing here imports ``pipeline``.
 from __future__ import annotations
 
 import math
-import tempfile
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -32,7 +31,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 
 from .layout import HEADER_LABELS, HEADER_VOLUMES, TITLE, Layout, covered, spans, table
-from .writer import convert
+from .libreoffice import office_pdf
 
 MARGIN_IN = 0.5  # page margins, inches
 CHAR_MM = 2.50  # one unit of an .xlsx column width as LibreOffice Calc prints it (measured), mm
@@ -44,12 +43,7 @@ BOX = Border(left=RULE, right=RULE, top=RULE, bottom=RULE)
 
 def render(layout: Layout, path: Path) -> Path:
     """Write the layout's table as a PDF made by LibreOffice Calc at ``path``; return ``path``."""
-    path = Path(path)
-    with tempfile.TemporaryDirectory(prefix="calc-") as tmp:
-        source = Path(tmp) / f"{path.stem}.xlsx"
-        workbook(layout).save(str(source))
-        convert(source, path)
-    return path
+    return office_pdf(workbook(layout), ".xlsx", Path(path))
 
 
 def workbook(layout: Layout) -> Workbook:

@@ -80,6 +80,16 @@ def truth_ids(truth: dict) -> set[str]:
     return {i for row in truth["rows"] for ids in _row_ids(row).values() for i in ids}
 
 
+def truth_texts(truth: dict) -> dict[str, str]:
+    """Each requirement ID of the truth rows with its text (the item number left out)."""
+    texts = {}
+    for row in truth["rows"]:
+        for volume, ids in _row_ids(row).items():
+            for item in row[volume]["items"]:
+                texts[f"{volume}-{row[volume]['places'][0].split()[0].rstrip('.')}-{CIRCLED.index(item[0]) + 1}"] = item[1:].strip()
+    return texts
+
+
 def truth_links(truth: dict) -> set[str]:
     """The correlations the truth rows make, as ``correlations.jsonl`` IDs (a row with two or more volumes)."""
     links = set()

@@ -50,3 +50,15 @@ def _folded(text: str) -> str:
     """A cell after basic cleaning, a line break and a space being the same (whether 「1.」 after 「こと。」
     starts a new line is the producer's wrapping; the words and their order are what count)."""
     return " ".join(clean(text).split())
+
+
+def text_errors(found: dict[str, str], truth: dict[str, str]) -> tuple[int, int]:
+    """Character edits between the requirement texts extracted and the truth's, over the IDs both
+    have, and the characters of those truth texts (spaces left out: OCR puts them between any two
+    characters, and the site shows the text without them)."""
+    errors = chars = 0
+    for key in sorted(found.keys() & truth.keys()):
+        got, want = ("".join(_folded(t).split()) for t in (found[key], truth[key]))
+        errors += Levenshtein.distance(got, want)
+        chars += len(want)
+    return errors, chars

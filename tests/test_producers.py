@@ -15,8 +15,8 @@ import pytest
 from pipeline.ingest.pdf import read_pdf_table, table_rows
 
 from .conftest import run_cli
-from .corpus import scan, truth_ids, truth_links
-from .scoring import score
+from .corpus import scan, truth_ids, truth_links, truth_texts
+from .scoring import score, text_errors
 from .producers.layout import CI_SEEDS, PRODUCERS, layout_for, table, truth_rows
 from .producers.make import render
 from .test_pdf import jsonl, raw_with
@@ -41,12 +41,19 @@ class Reading:
     glyphs: int  # characters of the text layer inside the table
     lost: int  # of those, in no cell
     duplicated: int  # in two or more cells
+    text_errors: int = 0  # character edits in the texts of the requirements found, as extracted (after correction)
+    text_chars: int = 0  # characters of those texts in the truth
     path: Path | None = None  # the PDF
+
+    @property
+    def text_cer(self) -> float:
+        return self.text_errors / self.text_chars if self.text_chars else 0.0
 
     def line(self) -> str:
         return (f"seed {self.seed:>2} {self.producer:<9} pages {self.pages:>2}  IDs {self.ids_found}/{self.ids_expected} "
                 f"(wrong {len(self.ids_wrong)})  links {self.links_found}/{self.links_expected}  "
                 f"cells {self.cells_exact}/{self.cells} ({self.cells_exact / self.cells:.1%})  CER {self.cer:.3%}  "
+                f"texts CER {self.text_cer:.3%}  "
                 f"glyphs {self.glyphs} (lost {self.lost}, twice {self.duplicated})")
 
 
@@ -66,13 +73,15 @@ def evaluate(seed: int, folder: Path, *, rows: tuple[int, int] | None = None, sc
     work = folder / f"kb-{seed}"
     extracted = run_cli(work, "extract", raw=raw_with(work, pdf))
     assert extracted.exit_code == 0, extracted.output
-    found = {r["id"] for r in jsonl(work / "extracted" / "6.0" / "requirements.jsonl")}
+    requirements = {r["id"]: r["text"] for r in jsonl(work / "extracted" / "6.0" / "requirements.jsonl")}
+    found = set(requirements)
     links = {"+".join(i for v in ("gov", "mgmt", "ctrl") for i in c["members"].get(v, []))
              for c in jsonl(work / "extracted" / "6.0" / "correlations.jsonl")}
     want, want_links = truth_ids(truth), truth_links(truth)
     return Reading(seed, layout.producer, len(want), len(found & want), sorted(found - want), sorted(want - found),
                    len(want_links), len(links & want_links), result.cells, result.exact, result.cer, len(read.pages),
-                   *[sum((p.glyphs or {}).get(k, 0) for p in read.pages) for k in ("in_table", "lost", "duplicated")], pdf)
+                   *[sum((p.glyphs or {}).get(k, 0) for p in read.pages) for k in ("in_table", "lost", "duplicated")],
+                   *text_errors(requirements, truth_texts(truth)), pdf)
 
 
 def check(reading: Reading) -> None:

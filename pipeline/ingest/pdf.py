@@ -700,17 +700,27 @@ def _grid_rows(grids, glyphs: list[Glyph], *, max_chars: int | None = None) -> l
 # --- rows --------------------------------------------------------------------------------------------
 
 def is_header_row(texts: list[str]) -> bool:
-    """A row of volume names (経営管理編 …) or column labels (記載箇所 遵守事項 備考), OCR-tolerant.
+    """A row of volume names (経営管理編 …) or column labels (記載箇所 遵守事項 備考), OCR-tolerant:
+    marks and stray digits that OCR reads around a label (a ruling line, a speck) are left out, and a
+    cell of nothing but such marks does not count; a cell that starts with a place number is data.
 
     >>> is_header_row(["記載箇所", "遵守事頂", "記載箇所"]), is_header_row(["1.1 記載箇所", "① …"])
     (True, False)
+    >>> is_header_row(["Y- ・経営管理編 2", "4 ・企画編・管理2 6", ": 9 システム運用編3"]), is_header_row(["- 管理編 経営"])
+    (True, True)
     """
     from rapidfuzz import fuzz, process
 
-    squeezed = [re.sub(r"\s", "", t) for t in texts if t.strip()]
     names = [*LABELS, *VOLUME_NAMES.values()]
-    matches = sum(1 for t in squeezed if len(t) <= 10 and process.extractOne(t, names, scorer=fuzz.ratio)[1] >= 70)
-    return bool(squeezed) and matches >= max(1, 0.75 * len(squeezed))
+    cells = [re.sub(r"\s", "", t) for t in texts if t.strip()]
+    counted = [(t, "".join(_JAPANESE.findall(t.replace("・", "")))) for t in cells]
+    counted = [(t, w) for t, w in counted if w or len(t) > 3 or t[0] in CIRCLED]
+    def similar(word: str, name: str, **_) -> float:  # OCR also puts a label's words out of order
+        return max(fuzz.ratio(word, name), fuzz.ratio(sorted(word), sorted(name)))
+
+    matches = sum(1 for t, w in counted if not PLACE_RE.match(t) and 0 < len(w) <= 10
+                  and process.extractOne(w, names, scorer=similar)[1] >= 70)
+    return bool(counted) and matches >= max(1, 0.75 * len(counted))
 
 
 # What OCR makes of a circled number at the start of a cell: 「@ 診療録等…」「® …」.

@@ -3,7 +3,7 @@
     render (PyMuPDF, grey) → deskew (projection profile) → ruling lines (OpenCV morphology)
     → grid: row and column boundaries; a cell whose top (left) border is missing is spanned
     → text: the page's own text layer (a scanner's OCR layer), or Tesseract ``jpn`` on each
-            column strip with the ruling erased, run on both cores
+            column strip with the ruling erased, the paper whitened and specks removed, run on both cores
     → the same ``PageRead`` as a born-digital page.
 
 A born-digital page whose text layer is unusable keeps its vector grid and only gets its text here.
@@ -32,6 +32,7 @@ from .pdf import (Cell, CellTooLong, Glyph, PageRead, cell_error, cell_text, gri
 Box = tuple[float, float, float, float]
 INK = 160  # grey level below which a pixel is ink
 OCR_CONFIG = "--psm 6"
+MARGIN = 16  # pixels of paper put around a cell before OCR
 MAX_RENDER_SIDE = 10_000  # pixels: a larger page is rendered at a lower resolution (A3 at 300 dpi is 4,961)
 NO_TESSERACT = ("文字層のないページを読む Tesseract（tesseract コマンド）が見つかりません。"
                 "sudo apt-get install tesseract-ocr tesseract-ocr-jpn で入れてください")
@@ -44,6 +45,7 @@ class Grid:
     """A page's grid in pixels of the deskewed image: rows of cell boxes, ``None`` where spanned."""
 
     rows: list[list[Box | None]]
+    open_foot: bool = False  # the vertical rules run on below the last rule that closes most of the width
 
 
 @dataclass
@@ -192,6 +194,13 @@ def find_grid(gray: np.ndarray, *, max_cells: int | None = None) -> Grid | None:
     xs = [x for x in xs if _coverage(vsegs, x, ys[0], ys[-1], tolerance) > 0.05]
     if len(ys) < 3 or len(xs) < 3:
         return None
+    # A row cut by the page end: the table's vertical rules run on below its last horizontal rule
+    # (Chromium and reportlab draw no closing rule there). Their lowest end closes the row.
+    below = [end for x, start, end in vsegs if xs[0] - tolerance <= x <= xs[-1] + tolerance
+             and start < ys[-1] and end > ys[-1] + 3 * tolerance]
+    if len(below) >= 2:
+        ys.append(float(np.median(below)))
+    open_foot = _coverage(hsegs, ys[-1], xs[0], xs[-1], tolerance) < 0.5
     rows_n, cols_n = len(ys) - 1, len(xs) - 1
     if max_cells is not None and rows_n * cols_n > max_cells:
         raise GridTooFine(rows_n * cols_n)
@@ -211,7 +220,7 @@ def find_grid(gray: np.ndarray, *, max_cells: int | None = None) -> Grid | None:
                 j2 += 1
             row.append((xs[j], ys[i], xs[j2], ys[i2]))
         rows.append(row)
-    return Grid(rows)
+    return Grid(rows, open_foot)
 
 
 def erase_ruling(gray: np.ndarray) -> np.ndarray:
@@ -224,9 +233,40 @@ def erase_ruling(gray: np.ndarray) -> np.ndarray:
     return out
 
 
+PAPER = 190  # grey level above which a pixel is paper (a scanner's noise on white stays above it)
+
+
+def clean_paper(gray: np.ndarray, *, scale: float) -> np.ndarray:
+    """Given a page image (ruling erased) at ``scale`` pixels per point, return it with the paper
+    made white and specks (blobs of ink smaller than a full stop: 4 pixels at 300 dpi) removed.
+
+    Tesseract's LSTM reads the grey image, not a binarized one: noise on the paper and isolated
+    specks become strokes of the characters it reads.
+
+    >>> page = np.full((20, 20), 230, np.uint8); page[5, 5] = 0; page[10:14, 2:18] = 20
+    >>> cleaned = clean_paper(page, scale=300 / 72)
+    >>> int(cleaned[0, 0]), int(cleaned[5, 5]), int(cleaned[12, 9])
+    (255, 255, 20)
+    """
+    import cv2
+
+    out = gray.copy()
+    out[out > PAPER] = 255
+    speck = max(1, round(4 * (scale * 72 / 300) ** 2))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((out < INK).astype(np.uint8), connectivity=8)
+    small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] <= speck)
+    small = small[small > 0]
+    if len(small):
+        out[np.isin(labels, small)] = 255
+    return out
+
+
 def ocr_jobs(page: int, grid: Grid) -> list[Job]:
     """The regions to OCR on one page: column strips over runs of rows without horizontal spans,
-    and each cell of a row with horizontally spanned cells (a header of volume names)."""
+    and each cell of a row with horizontally spanned cells (a header of volume names).
+
+    One job per cell was measured too (producer seeds 2, 4, 6, 8 at 200 dpi): 101 of 132 IDs against
+    118 with strips, at more Tesseract runs; strips stay."""
     jobs: list[Job] = []
     run: list[int] = []
 
@@ -270,11 +310,13 @@ def ocr_region(image: np.ndarray, box: tuple[int, int, int, int]) -> list[Glyph]
     crop = image[max(0, y0):y1, max(0, x0):x1]
     if crop.size == 0 or (crop < INK).sum() < 20:
         return []
-    data = pytesseract.image_to_data(Image.fromarray(crop), lang="jpn", config=OCR_CONFIG, output_type=pytesseract.Output.DICT)
+    margin = MARGIN
+    padded = np.pad(crop, margin, constant_values=255)  # Tesseract finds lines better with paper around them
+    data = pytesseract.image_to_data(Image.fromarray(padded), lang="jpn", config=OCR_CONFIG, output_type=pytesseract.Output.DICT)
     words = []
     for n, text in enumerate(data["text"]):
         if text and text.strip():
-            left, top = x0 + data["left"][n], y0 + data["top"][n]
+            left, top = x0 - margin + data["left"][n], y0 - margin + data["top"][n]
             words.append(Glyph(text.strip(), left, top, left + data["width"][n], top + data["height"][n]))
     glyphs = []
     for line in visual_lines(words):
@@ -288,11 +330,13 @@ def visual_lines(words: list[Glyph]) -> list[list[Glyph]]:
     return group_lines(words, float(np.median([w.height for w in words]))) if words else []
 
 
-# Tesseract reads a circled item number at the start of a line badly: it drops it, or reads 「@」
-# 「®」, or puts a stray mark or a second number before it (「ぐ②」「〈④」「⑯⑥」: the last one is right). The line start is read again, alone, as one
-# character from ①…⑳ — only where there is a round mark of the line's height to read.
+# Tesseract reads a circled item number at the start of a line badly: it drops it, reads it as a
+# mark, a letter, a kana or a kanji (「@」「®」「Qi」「や」「全」), or puts a stray mark or a second
+# number before it (「ぐ②」「Q①」「⑯⑥」: the last one is right). Where the first character has the
+# shape of a circled number (templates in fonts other than the page's, against round look-alikes),
+# it is taken as one; where a round mark stands alone, it is read again as one character of ①…⑳.
 _CIRCLED = CIRCLED[:20]  # ①…⑳: what a cell of this table numbers
-_JUNK_BEFORE_NUMBER = re.compile(rf"^[^\w\s]{{0,2}}(?=[{_CIRCLED}])|^[ぐく〈<]{{1,2}}(?=[{_CIRCLED}])|^[{_CIRCLED}]+(?=[{_CIRCLED}])")
+_JUNK_BEFORE_NUMBER = re.compile(rf"^[^\w\s]{{0,2}}(?=[{_CIRCLED}])|^[A-Za-z]{{1,2}}(?=[{_CIRCLED}])|^[ぐく〈<]{{1,2}}(?=[{_CIRCLED}])|^[{_CIRCLED}]+(?=[{_CIRCLED}])")
 _LONE_MARK = re.compile(r"^[^\w\s\u3000-\u30ff\u4e00-\u9fff－ー・「『（(【\[]$")
 
 
@@ -311,12 +355,20 @@ def mend_item_number(image: np.ndarray, words: list[Glyph], *, left: int) -> lis
         words = words[1:]  # 「ぐ」「②…」: a stray mark read apart from the number
         first = words[0]
     if first.text[0] in _CIRCLED:
-        # Tesseract confuses ⑥ ⑧ ⑨ ⑯ …: the shape decides where it is clear.
-        shape = match_circled(image, (int(first.x0) - 3, int(first.top), int(first.x0 + height * 1.3), int(first.bottom)), height)
+        # Tesseract confuses ② ⑧, ⑤ ⑥, ⑨ ⑯ …: the shape decides where it is clearly another number.
+        shape = match_circled(image, (int(first.x0) - 3, int(first.top), int(first.x0 + height * 1.3), int(first.bottom)), height,
+                              read=first.text[0])
         if shape and shape != first.text[0]:
             return [Glyph(shape + first.text[1:], first.x0, first.top, first.x1, first.bottom), *words[1:]]
         return words
     top, bottom = int(min(g.top for g in words)), int(max(g.bottom for g in words))
+    number = match_circled(image, (int(first.x0) - 3, top, int(first.x0 + height * 1.3), bottom), height)
+    if number:
+        # A circle read as a letter, a kana or a kanji (「Qi」「や」「全」): the misread characters go.
+        text = first.text
+        latin = re.match(r"[!-~]{1,2}", text)
+        rest = "" if len(text) <= 2 else text[latin.end():] if latin else text[1:]
+        return [Glyph(number + rest, first.x0, first.top, first.x1, first.bottom), *words[1:]]
     if _LONE_MARK.match(first.text):
         region, rest = (min(left, int(first.x0) - 3), top, int(max(first.x1 + 2, first.x0 + height * 1.3)), bottom), words[1:]
     elif first.x0 - left > height * 0.8:
@@ -349,24 +401,38 @@ def mend_sequence(text: str) -> str:
 
 
 TEMPLATE_SIZE = 40
-FONT_FILES = ("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf", "/usr/share/fonts/truetype/fonts-japanese-gothic.ttf")
+# Templates are drawn in every Japanese font of these found: Noto Sans and Serif CJK, and IPA Gothic
+# and Mincho. (The test scans are set in IPA fonts; ``bench/bench_producers.py --templates noto``
+# measures the matcher with the Noto designs alone, which the scans never use.)
+TEMPLATE_FONTS = [("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 0),
+                  ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", 0),
+                  ("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf", 0),
+                  ("/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf", 0)]
+# Round or boxed glyphs a line may start with, which a circled number must beat to be taken.
+DISTRACTORS = "のめゆあおぬねわるろ〇○◯◎●QOoD0@©®回国図団囲固田日目口品四曰同周間問開閲圏医"
 
 
 @functools.lru_cache(maxsize=1)
-def _templates() -> np.ndarray | None:
-    """①…⑳ drawn in a Japanese Gothic font, cropped to their ink and scaled to one size."""
-    from PIL import Image, ImageDraw, ImageFont
+def _templates() -> tuple[np.ndarray, str] | None:
+    """①…⑳ and the distractors, drawn in each template font found, cropped to their ink and scaled
+    to one size; with the character each row stands for."""
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-    path = next((f for f in FONT_FILES if Path(f).exists()), None)
-    if path is None:
-        return None
-    font = ImageFont.truetype(path, 96)
-    out = []
-    for char in _CIRCLED:
-        canvas = Image.new("L", (140, 140), 255)
-        ImageDraw.Draw(canvas).text((10, 10), char, font=font, fill=0)
-        out.append(_normalized(np.asarray(canvas)))
-    return np.stack(out)
+    fonts = [(f, i) for f, i in TEMPLATE_FONTS if Path(f).exists()]
+    vectors, labels = [], []
+    for path, index in fonts:
+        for size, blur in ((96, 0.0), (28, 0.6)):
+            font = ImageFont.truetype(path, size, index=index)
+            for char in _CIRCLED + DISTRACTORS:
+                canvas = Image.new("L", (size * 2, size * 2), 255)
+                ImageDraw.Draw(canvas).text((size // 3, size // 3), char, font=font, fill=0)
+                if blur:
+                    canvas = canvas.filter(ImageFilter.GaussianBlur(blur))
+                vector = _normalized(np.asarray(canvas))
+                if vector is not None:
+                    vectors.append(vector)
+                    labels.append(char)
+    return (np.stack(vectors), "".join(labels)) if vectors else None
 
 
 def _normalized(gray: np.ndarray) -> np.ndarray | None:
@@ -383,33 +449,62 @@ def _normalized(gray: np.ndarray) -> np.ndarray | None:
     return glyph / norm if norm else None
 
 
-def match_circled(image: np.ndarray, region: tuple[int, int, int, int], height: int) -> str:
-    """The circled number whose shape the ink at a line start matches best, if clearly; else ""."""
-    templates = _templates()
+def first_glyph(image: np.ndarray, region: tuple[int, int, int, int], height: int) -> np.ndarray | None:
+    """The first character's ink at a line start: from the first inked column to the first blank
+    column past 0.7 of the line height (a circled number is one em wide), padded above and below
+    since a circle stands taller than the words Tesseract boxed."""
     x0, y0, x1, y1 = region
-    pad = max(4, int(height * 0.35))  # a circle stands taller than the words Tesseract boxed
-    crop = image[max(0, y0 - pad):y1 + pad, max(0, x0):x1]
-    ink = np.argwhere(crop < INK)
-    if templates is None or len(ink) < 20:
-        return ""
-    # The circle: the blob of ink with the largest box (specks and the next character left out), digit inside.
-    import cv2
+    pad = max(4, int(height * 0.35))
+    crop = image[max(0, y0 - pad):y1 + pad, max(0, x0):max(0, x0) + int(height * 1.6) + 6]
+    inked = (crop < INK).any(axis=0)
+    if inked.sum() < 3:
+        return None
+    start = int(np.argmax(inked))
+    end = start + int(height * 0.7)
+    while end < len(inked) and inked[end] and end < start + int(height * 1.4):
+        end += 1
+    glyph = crop[:, start:end]
+    rows = np.flatnonzero((glyph < INK).any(axis=1))
+    if len(rows) < 3:
+        return None
+    glyph = glyph[rows[0]:rows[-1] + 1]
+    h, w = glyph.shape
+    if not (0.6 * height <= h <= 1.6 * height and 0.7 <= w / h <= 1.35):
+        return None
+    return glyph
 
-    count, _, stats, _ = cv2.connectedComponentsWithStats((crop < INK).astype(np.uint8), connectivity=8)
-    if count < 2:
-        return ""
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_WIDTH] * stats[1:, cv2.CC_STAT_HEIGHT]))
-    x, y, w, h = (int(v) for v in stats[largest, :4])
-    glyph = crop[y:y + h, x:x + w]
-    if not (0.6 * height <= h <= 1.6 * height and 0.75 <= w / h <= 1.3):
-        return ""
-    vector = _normalized(glyph)
+
+def glyph_scores(image: np.ndarray, region: tuple[int, int, int, int], height: int) -> dict[str, float]:
+    """How well the first character at a line start matches each template character (best over
+    the template fonts); empty where there is no glyph of the line's size there."""
+    found = _templates()
+    glyph = first_glyph(image, region, height)
+    vector = _normalized(glyph) if found is not None and glyph is not None else None
     if vector is None:
+        return {}
+    templates, labels = found
+    best: dict[str, float] = {}
+    for label, score in zip(labels, (templates * vector).sum(axis=(1, 2)).tolist()):
+        best[label] = max(best.get(label, -1.0), score)
+    return best
+
+
+def match_circled(image: np.ndarray, region: tuple[int, int, int, int], height: int, *, read: str = "") -> str:
+    """The circled number whose shape the first character at a line start matches best, if it beats
+    every other circled number and every round non-number glyph (の, 回, Q …) clearly; else "".
+    Where OCR ``read`` a circled number there, another is taken only if it matches clearly better."""
+    scores = glyph_scores(image, region, height)
+    if not scores:
         return ""
-    scores = (templates * vector).sum(axis=(1, 2))
-    order = np.argsort(scores)[::-1]
-    best, second = float(scores[order[0]]), float(scores[order[1]])
-    return _CIRCLED[order[0]] if best >= 0.6 and best - second >= 0.04 else ""
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    char, score = ranked[0]
+    if char not in _CIRCLED or score < 0.55:
+        return ""
+    runner_up = next(v for c, v in ranked[1:] if c in _CIRCLED)
+    distractor = max(v for c, v in ranked if c not in _CIRCLED)
+    if read in _CIRCLED and read and score - scores.get(read, -1.0) < 0.04:
+        return read  # what OCR read stands unless the shape is clearly another number
+    return char if score - runner_up >= 0.02 and score - distractor >= 0.05 else ""
 
 
 def _read_circled(image: np.ndarray, region: tuple[int, int, int, int], height: int) -> str:
@@ -461,7 +556,7 @@ def _prepare(path: Path, index: int, layer: list[Glyph] | None, vector_grid: lis
         return None
     if layer is not None:
         return gray, grid, [_transform(g, scale, matrix) for g in layer], "ocr-text-layer", grid_from, scale, []
-    return erase_ruling(gray), grid, [], "ocr", grid_from, scale, ocr_jobs(index, grid)
+    return clean_paper(erase_ruling(gray), scale=scale), grid, [], "ocr", grid_from, scale, ocr_jobs(index, grid)
 
 
 def _read_batch(path: Path, pages: dict[int, tuple[list[Glyph] | None, list | None]], *, dpi: int, workers: int,
@@ -522,7 +617,7 @@ def _page_read(index: int, entry, *, max_chars: int) -> PageRead:
             cell = cell_text(glyphs, box, ocr=True, max_chars=max_chars)
             cells.append(Cell(mend_sequence(cell.text), tuple(v / scale for v in box), cell.ends_full))
         rows.append(cells)
-    return PageRead(index + 1, rows, text_from, grid_from)
+    return PageRead(index + 1, rows, text_from, grid_from, open_foot=grid.open_foot)
 
 
 def _transform(glyph: Glyph, scale: float, matrix: np.ndarray) -> Glyph:

@@ -30,7 +30,8 @@ ITEM_RE = re.compile(rf"^\s*([{CIRCLED}])\s*(.*)$", re.S)
 # 「13. ネットワーク…」「2. 2. 1 リスク…」「1.3.1 委託…」「9.. ソフト…」: a number, then dots or a space,
 # then a title. OCR may lose the space after a dotted number (「2.2.1リスク評価…」): a title starts with
 # kanji or katakana, while a 備考 goes on with 版 (「5.2版…」), a letter (「6.2C4」) or kana (「4.2.1の趣旨」).
-PLACE_RE = re.compile(r"^\s*(\d{1,2}(?:\s*\.\s*\d{1,2})*)(?:\s*\.+\s*|\s+|(?:(?<=\.\d)|(?<=\.\d\d))(?=[\u30a1-\u30fa\u4e00-\u9fff])(?![版章節条項号]))(?=[^\d\s.])(.+)$", re.S)
+PLACE_RE = re.compile(r"^\s*(\d{1,2}(?:\s*\.\s*\d{1,2})*)(?:\s*\.+\s*|\s*[、。，,](?=\s*[\u3040-\u30fa\u4e00-\u9fff])\s*|\s+|(?:(?<=\.\d)|(?<=\.\d\d))(?=[\u30a1-\u30fa\u4e00-\u9fff])(?![版章節条項号]))(?=[^\d\s.])(.+)$", re.S)
+_OCR_ONES = re.compile(r"^\s*(?=[0-9Il|!]*[Il|!])[0-9Il|!]{1,2}(?=\s*[.．、。])")
 SUBHEADING_RE = re.compile(r"^\s*【[^】]*】\s*$")
 LABELS = ("記載箇所", "遵守事項", "備考")
 
@@ -79,8 +80,13 @@ def parse_place(paragraph: str) -> Place | None:
     (True, True)
     >>> parse_place("2.2.1リスク評価を踏まえたリスク管理")
     Place(section='2.2.1', title='リスク評価を踏まえたリスク管理')
+
+    OCR reads the full stop after a section number as 「、」 or 「。」, and 1 as I, l or !:
+
+    >>> parse_place("14、 認証・認可に関する安全管理措置"), parse_place("Il. システム運用管理")
+    (Place(section='14', title='認証・認可に関する安全管理措置'), Place(section='11', title='システム運用管理'))
     """
-    match = PLACE_RE.match(paragraph)
+    match = PLACE_RE.match(_OCR_ONES.sub(lambda m: re.sub("[Il|!]", "1", m.group(0)), paragraph))
     if not match:
         return None
     section = re.sub(r"\s", "", match.group(1))

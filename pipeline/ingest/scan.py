@@ -32,7 +32,7 @@ from .pdf import (Cell, CellTooLong, Glyph, PageRead, cell_error, cell_text, gri
 Box = tuple[float, float, float, float]
 INK = 160  # grey level below which a pixel is ink
 OCR_CONFIG = "--psm 6"
-MARGIN = 16  # pixels of paper put around a cell before OCR
+MARGIN = 16  # pixels of paper put around a region before OCR
 MAX_RENDER_SIDE = 10_000  # pixels: a larger page is rendered at a lower resolution (A3 at 300 dpi is 4,961)
 NO_TESSERACT = ("文字層のないページを読む Tesseract（tesseract コマンド）が見つかりません。"
                 "sudo apt-get install tesseract-ocr tesseract-ocr-jpn で入れてください")
@@ -333,7 +333,7 @@ def visual_lines(words: list[Glyph]) -> list[list[Glyph]]:
 # Tesseract reads a circled item number at the start of a line badly: it drops it, reads it as a
 # mark, a letter, a kana or a kanji (「@」「®」「Qi」「や」「全」), or puts a stray mark or a second
 # number before it (「ぐ②」「Q①」「⑯⑥」: the last one is right). Where the first character has the
-# shape of a circled number (templates in fonts other than the page's, against round look-alikes),
+# shape of a circled number (templates in Noto and IPA fonts, against round look-alikes),
 # it is taken as one; where a round mark stands alone, it is read again as one character of ①…⑳.
 _CIRCLED = CIRCLED[:20]  # ①…⑳: what a cell of this table numbers
 _JUNK_BEFORE_NUMBER = re.compile(rf"^[^\w\s]{{0,2}}(?=[{_CIRCLED}])|^[A-Za-z]{{1,2}}(?=[{_CIRCLED}])|^[ぐく〈<]{{1,2}}(?=[{_CIRCLED}])|^[{_CIRCLED}]+(?=[{_CIRCLED}])")

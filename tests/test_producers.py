@@ -101,3 +101,30 @@ def test_one_seed_per_producer_on_a_slice(seed, tmp_path):
 @pytest.mark.parametrize("seed", CI_SEEDS)
 def test_every_ci_seed_on_the_whole_table(seed, tmp_path):
     check(evaluate(seed, tmp_path))
+
+
+# --- scans of the producers' PDFs ----------------------------------------------------------------------
+# Image-only scans (±1° skew, speckle, slight blur) read by OCR. Issue 9's floor over a set of seeds is
+# ≥ 98% of IDs, ≤ 1% wrong, requirement texts CER ≤ 3% after correction; what is held now (seeds 1–8 at
+# 200 dpi, the seeds the scan reading was tuned on) is guarded at the level measured, below the floor
+# for IDs (README). The default run reads one slice of two seeds.
+SCAN_SEEDS = tuple(range(1, 9))
+
+
+@pytest.mark.parametrize("seed", [2, 4])  # Calc, Mincho 6.8 pt (the hardest); Chromium, Gothic 7.6 pt
+def test_a_scan_slice_at_200_dpi(seed, tmp_path):
+    reading = evaluate(seed, tmp_path, rows=(10, 25), scan_dpi=200)
+    print(reading.line(), reading.ids_missing, reading.ids_wrong)
+    assert len(reading.ids_missing) <= 1 and reading.ids_wrong == []
+    assert reading.text_cer <= 0.06  # measured 5.4% and 4.7% on these slices: a guard, the floor is 3% over many seeds
+
+
+@pytest.mark.slow
+def test_scans_of_every_producer_at_200_dpi(tmp_path):
+    readings = [evaluate(seed, tmp_path / str(seed), rows=(10, 40), scan_dpi=200) for seed in SCAN_SEEDS]
+    for reading in readings:
+        print(reading.line(), reading.ids_missing, reading.ids_wrong)
+    expected = sum(r.ids_expected for r in readings)
+    assert sum(r.ids_found for r in readings) >= 0.97 * expected  # measured 97.3–98.1%; the floor is 98%
+    assert sum(len(r.ids_wrong) for r in readings) <= 0.01 * expected
+    assert sum(r.text_errors for r in readings) <= 0.03 * sum(r.text_chars for r in readings)

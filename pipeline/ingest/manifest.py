@@ -103,6 +103,29 @@ class Toc:
         return None
 
 
+    def by_title(self, volume: str, text: str) -> TocEntry | None:
+        """Given the text of a heading whose number could not be read (OCR dropped its full stop or
+        put its lines out of order), return the one section of the volume whose title it is, if clear.
+
+        >>> toc = Toc([TocEntry("mgmt", "15", "技術的な対策の管理"), TocEntry("mgmt", "14", "法令で定められた記名・押印のための電子署名")])
+        >>> toc.by_title("mgmt", "15技術的な対策の管理").section, toc.by_title("mgmt", "の15.管理技術的な対策").section
+        ('15', '15')
+        >>> toc.by_title("mgmt", "16 外部からの攻撃") is None
+        True
+        """
+        words = re.sub(r"[\W\d_A-Za-z]", "", _squeeze(text))
+        if not words:
+            return None
+
+        def similar(entry: TocEntry) -> float:  # out of order too: lines of a heading interleaved
+            title = re.sub(r"[\W\d_A-Za-z]", "", _squeeze(entry.title))
+            return max(fuzz.ratio(title, words), fuzz.ratio(sorted(title), sorted(words)))
+
+        scored = sorted(((similar(e), i, e) for i, e in enumerate(self.entries) if e.volume == volume), reverse=True)
+        if not scored or scored[0][0] < 80 or (len(scored) > 1 and scored[0][0] - scored[1][0] < 10):
+            return None
+        return scored[0][2]
+
     def section_for(self, volume: str, section: str, title: str) -> str:
         """Given a heading as read, return its section number: its own, unless the table of contents
         gives that number another title and the title read clearly belongs to one other section of

@@ -354,7 +354,7 @@ def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float], *, o
         return Cell("", bbox)
     if max_chars is not None and len(marks) > max_chars:
         raise CellTooLong(len(marks))
-    size = statistics.median(g.height for g in marks)
+    size = ocr_size(marks) if ocr else statistics.median(g.height for g in marks)
     lines = [line for line in group_lines(inside, size) if any(g.text != " " for g in line)]
     gaps = [b.x0 - a.x1 for line in lines for a, b in zip(line, line[1:]) if " " not in (a.text, b.text)]
     spacing = max(0.0, statistics.median(gaps)) if gaps else 0.0  # letter spacing
@@ -469,6 +469,17 @@ def _first_word(line: list[Glyph], threshold: float) -> float:
     while after < len(marks) and marks[after].text in NOT_AT_LINE_START:  # 「3.0」版」: 」 goes with 3.0
         reach, after = marks[after], after + 1
     return max(first.x1, reach.x1) - min(first.x0, reach.x0)
+
+
+def ocr_size(words: list[Glyph]) -> float:
+    """The type size of OCR words: the median width of a Japanese character in them (Tesseract boxes
+    a word now and then two lines tall, so heights overstate it); heights where no word is Japanese.
+
+    >>> ocr_size([Glyph("15.", 0, 0, 39, 69), Glyph("的", 50, 0, 79, 69), Glyph("管理", 0, 40, 62, 71)])
+    30.0
+    """
+    widths = [(w.x1 - w.x0) / len(w.text) for w in words if w.text.strip() and _JAPANESE.search(w.text)]
+    return statistics.median(widths) if widths else statistics.median(w.height for w in words)
 
 
 def group_lines(glyphs: list[Glyph], size: float) -> list[list[Glyph]]:
@@ -709,22 +720,44 @@ def is_header_row(texts: list[str]) -> bool:
     >>> is_header_row(["Y- ・経営管理編 2", "4 ・企画編・管理2 6", ": 9 システム運用編3"]), is_header_row(["- 管理編 経営"])
     (True, True)
     """
-    from rapidfuzz import fuzz, process
-
-    names = [*LABELS, *VOLUME_NAMES.values()]
     cells = [re.sub(r"\s", "", t) for t in texts if t.strip()]
-    counted = [(t, "".join(_JAPANESE.findall(t.replace("・", "")))) for t in cells]
+    counted = [(t, _label_letters(t)) for t in cells]
     counted = [(t, w) for t, w in counted if w or len(t) > 3 or t[0] in CIRCLED]
-    def similar(word: str, name: str, **_) -> float:  # OCR also puts a label's words out of order
-        return max(fuzz.ratio(word, name), fuzz.ratio(sorted(word), sorted(name)))
-
-    matches = sum(1 for t, w in counted if not PLACE_RE.match(t) and 0 < len(w) <= 10
-                  and process.extractOne(w, names, scorer=similar)[1] >= 70)
+    matches = sum(1 for t, w in counted if not PLACE_RE.match(t) and _nearest_label(w, [*LABELS, *VOLUME_NAMES.values()]))
     return bool(counted) and matches >= max(1, 0.75 * len(counted))
 
 
-# What OCR makes of a circled number at the start of a cell: 「@ 診療録等…」「® …」.
-_MISREAD_NUMBER = re.compile(r"^[^\w\s－ー一・「『（(【\[]\s")
+def _label_letters(text: str) -> str:
+    """The kana and kanji of a header cell: what OCR adds around a label (ruling, specks) left out."""
+    return "".join(_JAPANESE.findall(re.sub(r"\s", "", text).replace("・", "")))
+
+
+def _nearest_label(letters: str, names: list[str]) -> str | None:
+    """The name ``letters`` read as, allowing OCR's garbles and its putting a label's words out of order."""
+    from rapidfuzz import fuzz, process
+
+    def similar(word: str, name: str, **_) -> float:
+        return max(fuzz.ratio(word, name), fuzz.ratio(sorted(word), sorted(name)))
+
+    if not 0 < len(letters) <= 10:
+        return None
+    name, score, _ = process.extractOne(letters, names, scorer=similar)
+    return name if score >= 70 else None
+
+
+def header_label(text: str) -> str:
+    r"""A header cell as its column label (記載箇所 遵守事項 備考) where OCR garbled one; else as read
+    (volume names are told, and their misreadings reported, by ``ingest.table``).
+
+    >>> header_label("記載人箇所"), header_label("-\n備考\n-"), header_label("企画 管理編")
+    ('記載箇所', '備考', '企画 管理編')
+    """
+    return _nearest_label(_label_letters(text), list(LABELS)) or text
+
+
+# What OCR makes of a circled number at the start of a cell: 「@ 診療録等…」「® …」: a round mark
+# (not any mark: a speck read as 「'」 before a continued row's text is no item number).
+_MISREAD_NUMBER = re.compile(r"^[@®©〇○◎◯OoQ0]\s")
 
 
 def _starts_new_row(cells: list[Cell | None]) -> bool:
@@ -815,7 +848,7 @@ def to_block(header: list[list[str]], rows: list[list[Cell | None]], pages: list
     """The table as one block of rows, header first, so ``read_block`` reads it like a text dump."""
     block = RawBlock("pdf")
     for n, texts in enumerate(header, 1):
-        block.rows.append(RawRow(-n, [RawCell(c, [t]) for c, t in enumerate(texts) if t.strip()]))
+        block.rows.append(RawRow(-n, [RawCell(c, [header_label(t)]) for c, t in enumerate(texts) if t.strip()]))
     for n, (cells, page) in enumerate(zip(rows, pages), 1):
         raw_cells = [RawCell(c, cell_paragraphs(cell.text), bbox=_round(cell.bbox))
                      for c, cell in enumerate(cells) if cell and cell.text.strip()]

@@ -3,7 +3,8 @@
     render (PyMuPDF, grey) → deskew (projection profile) → ruling lines (OpenCV morphology)
     → grid: row and column boundaries; a cell whose top (left) border is missing is spanned
     → text: the page's own text layer (a scanner's OCR layer), or Tesseract ``jpn`` on each
-            column strip with the ruling erased, the paper whitened and specks removed, run on both cores
+            column strip with the ruling erased, the paper whitened, specks removed and lines set
+            close spread apart, run on both cores; circled numbers at line starts checked by shape
     → the same ``PageRead`` as a born-digital page.
 
 A born-digital page whose text layer is unusable keeps its vector grid and only gets its text here.
@@ -26,11 +27,12 @@ import numpy as np
 from ..errors import SourceError
 from ..limits import LIMITS, Limits
 from ..model import CIRCLED
-from .pdf import (Cell, CellTooLong, Glyph, PageRead, cell_error, cell_text, grid_error, group_lines, page_error,
-                  pymupdf_quiet)
+from .pdf import (Cell, CellTooLong, Glyph, PageRead, cell_error, cell_text, grid_error, group_lines, ocr_size,
+                  page_error, pymupdf_quiet)
 
 Box = tuple[float, float, float, float]
 INK = 160  # grey level below which a pixel is ink
+FAINT_INK = 200  # below which a pixel is part of a glyph's shape (a thin Mincho circle, blurred, is lighter than INK)
 OCR_CONFIG = "--psm 6"
 MARGIN = 16  # pixels of paper put around a region before OCR
 MAX_RENDER_SIDE = 10_000  # pixels: a larger page is rendered at a lower resolution (A3 at 300 dpi is 4,961)
@@ -233,12 +235,12 @@ def erase_ruling(gray: np.ndarray) -> np.ndarray:
     return out
 
 
-PAPER = 190  # grey level above which a pixel is paper (a scanner's noise on white stays above it)
+PAPER = 215  # grey level above which a pixel is paper (a scanner's noise on white stays above it; 190 lost thin Mincho strokes)
 
 
 def clean_paper(gray: np.ndarray, *, scale: float) -> np.ndarray:
     """Given a page image (ruling erased) at ``scale`` pixels per point, return it with the paper
-    made white and specks (blobs of ink smaller than a full stop: 4 pixels at 300 dpi) removed.
+    made white and specks (blobs of even faint ink smaller than a full stop: 4 pixels at 300 dpi) removed.
 
     Tesseract's LSTM reads the grey image, not a binarized one: noise on the paper and isolated
     specks become strokes of the characters it reads.
@@ -253,7 +255,7 @@ def clean_paper(gray: np.ndarray, *, scale: float) -> np.ndarray:
     out = gray.copy()
     out[out > PAPER] = 255
     speck = max(1, round(4 * (scale * 72 / 300) ** 2))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((out < INK).astype(np.uint8), connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((out < FAINT_INK).astype(np.uint8), connectivity=8)
     small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] <= speck)
     small = small[small > 0]
     if len(small):
@@ -310,33 +312,80 @@ def ocr_region(image: np.ndarray, box: tuple[int, int, int, int]) -> list[Glyph]
     crop = image[max(0, y0):y1, max(0, x0):x1]
     if crop.size == 0 or (crop < INK).sum() < 20:
         return []
+    spread, rows = spread_lines(crop)
     margin = MARGIN
-    padded = np.pad(crop, margin, constant_values=255)  # Tesseract finds lines better with paper around them
+    padded = np.pad(spread, margin, constant_values=255)  # Tesseract finds lines better with paper around them
     data = pytesseract.image_to_data(Image.fromarray(padded), lang="jpn", config=OCR_CONFIG, output_type=pytesseract.Output.DICT)
     words = []
+    last = len(rows) - 1
     for n, text in enumerate(data["text"]):
         if text and text.strip():
-            left, top = x0 - margin + data["left"][n], y0 - margin + data["top"][n]
-            words.append(Glyph(text.strip(), left, top, left + data["width"][n], top + data["height"][n]))
+            left = x0 - margin + data["left"][n]
+            top = min(last, max(0, data["top"][n] - margin))
+            bottom = min(last, max(0, data["top"][n] + data["height"][n] - 1 - margin))
+            words.append(Glyph(text.strip(), left, y0 + rows[top], left + data["width"][n], y0 + rows[bottom] + 1))
     glyphs = []
     for line in visual_lines(words):
         glyphs.extend(mend_item_number(image, line, left=x0))
     return glyphs
 
 
+LINE_GAP = 12  # pixels of paper put between text lines that stand close
+
+
+def spread_lines(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Given a region's image, return it with ``LINE_GAP`` rows of paper put in wherever the ink of
+    one text line nearly meets the next, and for each row of the result the row of ``crop`` it
+    shows. Tesseract merges lines set close (tight leading, a slight blur) into one and reads
+    neither: 「重要性及び医療の継続性並びに経営」 came out 「重休太び計天の続作並橋営」.
+
+    A cut goes in the middle of a run of rows with next to no ink (two pixels, or a fiftieth of the
+    ink of a line's busiest rows) between two runs of ink each at least half a line tall: a short
+    line (「こと。」) has so little ink that rows inside it count as empty, and it must not be cut.
+
+    >>> crop = np.full((9, 4), 255, np.uint8); crop[1:4] = 0; crop[5:8] = 0
+    >>> spread, rows = spread_lines(crop)
+    >>> spread.shape[0] == 9 + LINE_GAP, rows.tolist()[:5], int(rows[-1])
+    (True, [0, 1, 2, 3, 4], 8)
+    """
+    profile = (crop < INK).sum(axis=1)
+    busy = np.percentile(profile[profile > 0], 90) if (profile > 0).any() else 0
+    low = profile <= max(2, busy / 50)
+    runs = []  # (start, end, low) of alternating runs of rows
+    for n, is_low in enumerate(low.tolist()):
+        if runs and runs[-1][2] == is_low:
+            runs[-1][1] = n + 1
+        else:
+            runs.append([n, n + 1, is_low])
+    inked = [end - start for start, end, is_low in runs if not is_low]
+    line = float(np.median(inked)) if inked else 0.0
+    cuts = [(start + end) // 2 for k, (start, end, is_low) in enumerate(runs)
+            if is_low and 0 < k < len(runs) - 1  # between two runs of ink, each a whole line's height:
+            and runs[k - 1][1] - runs[k - 1][0] >= line / 2 and runs[k + 1][1] - runs[k + 1][0] >= line / 2]
+    pieces, rows, start = [], [], 0
+    for cut in [*cuts, len(crop)]:
+        pieces.append(crop[start:cut])
+        rows.append(np.arange(start, cut))
+        if cut < len(crop):
+            pieces.append(np.full((LINE_GAP, crop.shape[1]), 255, np.uint8))
+            rows.append(np.full(LINE_GAP, cut))
+        start = cut
+    return np.concatenate(pieces), np.concatenate(rows)
+
+
 def visual_lines(words: list[Glyph]) -> list[list[Glyph]]:
     """Words grouped into the lines they stand on (Tesseract's own line numbers split a line at a
     taller glyph such as ⑥)."""
-    return group_lines(words, float(np.median([w.height for w in words]))) if words else []
+    return group_lines(words, ocr_size(words)) if words else []
 
 
 # Tesseract reads a circled item number at the start of a line badly: it drops it, reads it as a
 # mark, a letter, a kana or a kanji (「@」「®」「Qi」「や」「全」), or puts a stray mark or a second
-# number before it (「ぐ②」「Q①」「⑯⑥」: the last one is right). Where the first character has the
+# number before it (「ぐ②」「Q①」「の⑦」「⑯⑥」: the last one is right). Where the first character has the
 # shape of a circled number (templates in Noto and IPA fonts, against round look-alikes),
 # it is taken as one; where a round mark stands alone, it is read again as one character of ①…⑳.
 _CIRCLED = CIRCLED[:20]  # ①…⑳: what a cell of this table numbers
-_JUNK_BEFORE_NUMBER = re.compile(rf"^[^\w\s]{{0,2}}(?=[{_CIRCLED}])|^[A-Za-z]{{1,2}}(?=[{_CIRCLED}])|^[ぐく〈<]{{1,2}}(?=[{_CIRCLED}])|^[{_CIRCLED}]+(?=[{_CIRCLED}])")
+_JUNK_BEFORE_NUMBER = re.compile(rf"^[^\s「]{{1,2}}(?=[{_CIRCLED}])")
 _LONE_MARK = re.compile(r"^[^\w\s\u3000-\u30ff\u4e00-\u9fff－ー・「『（(【\[]$")
 
 
@@ -362,7 +411,9 @@ def mend_item_number(image: np.ndarray, words: list[Glyph], *, left: int) -> lis
             return [Glyph(shape + first.text[1:], first.x0, first.top, first.x1, first.bottom), *words[1:]]
         return words
     top, bottom = int(min(g.top for g in words)), int(max(g.bottom for g in words))
-    number = match_circled(image, (int(first.x0) - 3, top, int(first.x0 + height * 1.3), bottom), height)
+    own = first.bottom - first.top >= 0.6 * height  # the first word's own box, unless OCR boxed only a part of it
+    number = match_circled(image, (int(first.x0) - 3, int(first.top) if own else top, int(first.x0 + height * 1.3),
+                                   int(first.bottom) if own else bottom), height)
     if number:
         # A circle read as a letter, a kana or a kanji (「Qi」「や」「全」): the misread characters go.
         text = first.text
@@ -438,7 +489,7 @@ def _templates() -> tuple[np.ndarray, str] | None:
 def _normalized(gray: np.ndarray) -> np.ndarray | None:
     import cv2
 
-    ink = np.argwhere(gray < INK)
+    ink = np.argwhere(gray < FAINT_INK)
     if len(ink) < 10:
         return None
     (r0, c0), (r1, c1) = ink.min(axis=0), ink.max(axis=0)
@@ -450,24 +501,32 @@ def _normalized(gray: np.ndarray) -> np.ndarray | None:
 
 
 def first_glyph(image: np.ndarray, region: tuple[int, int, int, int], height: int) -> np.ndarray | None:
-    """The first character's ink at a line start: from the first inked column to the first blank
-    column past 0.7 of the line height (a circled number is one em wide), padded above and below
-    since a circle stands taller than the words Tesseract boxed."""
+    """The first character's ink at a line start: the band of inked rows around the line's middle
+    (padded, since a circle stands taller than the words Tesseract boxed, but not into the lines
+    above and below), from its first inked column to the first blank one past 0.7 of the line
+    height (a circled number is one em wide)."""
     x0, y0, x1, y1 = region
     pad = max(4, int(height * 0.35))
-    crop = image[max(0, y0 - pad):y1 + pad, max(0, x0):max(0, x0) + int(height * 1.6) + 6]
-    inked = (crop < INK).any(axis=0)
-    if inked.sum() < 3:
+    top = max(0, y0 - pad)
+    crop = image[top:y1 + pad, max(0, x0):max(0, x0) + int(height * 1.6) + 6] < FAINT_INK
+    if crop.sum() < 3:
         return None
+    start = int(np.argmax(crop.any(axis=0)))
+    band = crop[:, start:start + int(height * 1.4)].any(axis=1)
+    middle = (y0 + y1) // 2 - top
+    inked_rows = np.flatnonzero(band)
+    middle = int(inked_rows[np.argmin(np.abs(inked_rows - middle))])
+    r0, r1 = middle, middle
+    while r0 > 0 and band[r0 - 1]:
+        r0 -= 1
+    while r1 + 1 < len(band) and band[r1 + 1]:
+        r1 += 1
+    inked = crop[r0:r1 + 1].any(axis=0)
     start = int(np.argmax(inked))
     end = start + int(height * 0.7)
     while end < len(inked) and inked[end] and end < start + int(height * 1.4):
         end += 1
-    glyph = crop[:, start:end]
-    rows = np.flatnonzero((glyph < INK).any(axis=1))
-    if len(rows) < 3:
-        return None
-    glyph = glyph[rows[0]:rows[-1] + 1]
+    glyph = image[top + r0:top + r1 + 1, max(0, x0) + start:max(0, x0) + end]
     h, w = glyph.shape
     if not (0.6 * height <= h <= 1.6 * height and 0.7 <= w / h <= 1.35):
         return None
@@ -508,20 +567,19 @@ def match_circled(image: np.ndarray, region: tuple[int, int, int, int], height: 
 
 
 def _read_circled(image: np.ndarray, region: tuple[int, int, int, int], height: int) -> str:
-    """Read one circled number in a small region, if the ink there is a round mark of about ``height``."""
+    """Read the first character in a small region as one circled number (Tesseract, ①…⑳ only), if its
+    ink is a round mark of about ``height``."""
     import pytesseract
     from PIL import Image
 
-    x0, y0, x1, y1 = region
-    crop = image[max(0, y0 - 4):y1 + 4, max(0, x0):x1]
-    ink = np.argwhere(crop < INK)
-    if len(ink) < 20:
+    import cv2
+
+    glyph = first_glyph(image, region, height)
+    if glyph is None or (glyph < INK).sum() < 20:
         return ""
-    (r0, c0), (r1, c1) = ink.min(axis=0), ink.max(axis=0)
-    h, w = r1 - r0 + 1, c1 - c0 + 1
-    if not (0.6 * height <= h <= 1.6 * height and 0.7 <= w / h <= 1.4):
-        return ""
-    glyph = np.pad(crop[r0:r1 + 1, c0:c1 + 1], 12, constant_values=255)
+    if glyph.shape[0] < 40:  # Tesseract reads a lone small glyph better drawn larger (measured: 15 → 20 of 20 at 19 px)
+        glyph = cv2.resize(glyph, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    glyph = np.pad(glyph, 12, constant_values=255)
     found = pytesseract.image_to_string(Image.fromarray(glyph), lang="jpn",
                                         config=f"--psm 10 -c tessedit_char_whitelist={_CIRCLED}").strip()
     return found if len(found) == 1 and found in _CIRCLED else ""

@@ -32,6 +32,7 @@ ITEM_RE = re.compile(rf"^\s*([{CIRCLED}])\s*(.*)$", re.S)
 # kanji or katakana, while a 備考 goes on with 版 (「5.2版…」), a letter (「6.2C4」) or kana (「4.2.1の趣旨」).
 PLACE_RE = re.compile(r"^\s*(\d{1,2}(?:\s*\.\s*\d{1,2})*)(?:\s*\.+\s*|\s*[、。，,](?=\s*[\u3040-\u30fa\u4e00-\u9fff])\s*|\s+|(?:(?<=\.\d)|(?<=\.\d\d))(?=[\u30a1-\u30fa\u4e00-\u9fff])(?![版章節条項号]))(?=[^\d\s.])(.+)$", re.S)
 _OCR_ONES = re.compile(r"^\s*(?=[0-9Il|!]*[Il|!])[0-9Il|!]{1,2}(?=\s*[.．、。])")
+_NUMBERED = re.compile(r"^\W{0,2}[0-9Il|!]")  # a heading's number, however OCR read what follows it
 SUBHEADING_RE = re.compile(r"^\s*【[^】]*】\s*$")
 LABELS = ("記載箇所", "遵守事項", "備考")
 
@@ -290,7 +291,7 @@ def _read_rows(rows: list[RawRow], groups: list[Group], *, file: str, toc: Toc) 
         table_row = TableRow(row.source(file))
         # Only the groups with a cell in this row can change anything: a row costs its cells, not every group.
         for group in (groups[n] for n in sorted({group_of[c] for c in row.columns() if c in group_of})):
-            problems.extend(_fill_places(row, group, current, file=file))
+            problems.extend(_fill_places(row, group, current, file=file, toc=toc))
             if not group.items:
                 continue
             ordered, unplaced = _group_items(row, group, current, file=file, toc=toc)
@@ -302,11 +303,16 @@ def _read_rows(rows: list[RawRow], groups: list[Group], *, file: str, toc: Toc) 
     return BlockResult(out, problems)
 
 
-def _fill_places(row: RawRow, group: Group, current: dict[int, list[Place]], *, file: str) -> list[Problem]:
+def _fill_places(row: RawRow, group: Group, current: dict[int, list[Place]], *, file: str, toc: Toc | None = None) -> list[Problem]:
     """A new heading in a 記載箇所 column replaces the one in force and clears the finer columns to its right.
 
     Return a problem where a finer heading does not sit under the coarser one beside it
     (「1.3.2」 next to 「1.4」): the finer one is used, and the report says so.
+
+    A heading whose number OCR garbled or dropped (「15技術的な対策の管理」「リスクマネジメント」) takes
+    its section from the table of contents by its title; where no title matches a numbered one, the
+    heading before it no longer holds (its items are reported 「記載箇所（節）が読めない」 rather than
+    filed under the section above).
     """
     problems = []
     cleared = False  # a heading came in a coarser column of this row: finer columns without a cell are cleared
@@ -314,6 +320,15 @@ def _fill_places(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
     for col in group.places:
         cell = row.cell(col)
         places = [p for p in (parse_place(x) for x in cell.paragraphs) if p] if cell else []
+        text = " ".join(p for p in cell.paragraphs if p.strip()) if cell else ""
+        entry = toc.by_title(group.volume, text) if not places and text and group.volume and toc else None
+        if not places and entry is None and _NUMBERED.match(text):
+            current.pop(col, None)
+            continue
+        if entry is not None:
+            places = [Place(entry.section, entry.title)]
+            problems.append(Problem(row.source(file, cell), "section-from-title", text, group.volume,
+                                    detail=f"「{text}」を {entry.section} とした"))
         if places:
             current[col] = places
             cleared = True

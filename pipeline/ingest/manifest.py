@@ -113,8 +113,8 @@ class Toc:
         >>> toc.by_title("mgmt", "16 外部からの攻撃") is None
         True
         """
-        words = re.sub(r"[\W\d_A-Za-z]", "", _squeeze(text))
-        if not words:
+        words = re.sub(r"[\W\d_A-Za-z]", "", _squeeze(text[:200]))
+        if not words or len(words) > 80:  # a heading is short; a long cell is no heading
             return None
 
         def similar(entry: TocEntry) -> float:  # out of order too: lines of a heading interleaved

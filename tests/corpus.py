@@ -80,13 +80,16 @@ def truth_ids(truth: dict) -> set[str]:
     return {i for row in truth["rows"] for ids in _row_ids(row).values() for i in ids}
 
 
-def truth_texts(truth: dict) -> dict[str, str]:
-    """Each requirement ID of the truth rows with its text (the item number left out)."""
-    texts = {}
+def truth_texts(truth: dict) -> dict[str, list[str]]:
+    """Each requirement ID of the truth rows with its texts (the item number left out): more than one
+    where the table gives one number two texts (the sample's 企画管理編 6 has two ⑩)."""
+    texts: dict[str, list[str]] = {}
     for row in truth["rows"]:
         for volume, ids in _row_ids(row).items():
             for item in row[volume]["items"]:
-                texts[f"{volume}-{row[volume]['places'][0].split()[0].rstrip('.')}-{CIRCLED.index(item[0]) + 1}"] = item[1:].strip()
+                key = f"{volume}-{row[volume]['places'][0].split()[0].rstrip('.')}-{CIRCLED.index(item[0]) + 1}"
+                if item[1:].strip() not in texts.setdefault(key, []):
+                    texts[key].append(item[1:].strip())
     return texts
 
 

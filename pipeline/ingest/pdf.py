@@ -760,13 +760,16 @@ def header_label(text: str) -> str:
 _MISREAD_NUMBER = re.compile(r"^[@®©〇○◎◯OoQ0]\s")
 
 
-def _starts_new_row(cells: list[Cell | None]) -> bool:
+def _starts_new_row(cells: list[Cell | None], labels: list[str] | None = None) -> bool:
     """Whether a page's first data row is a new table row (an item ① or a heading starts in it),
-    not the rest of the row cut at the foot of the page before."""
-    for cell in cells:
+    not the rest of the row cut at the foot of the page before. Where the header's column labels
+    are known, a heading counts only in a 記載箇所 column: the rest of an item may go on with a
+    numbered list (「2. 電子署名に用いる…」)."""
+    for column, cell in enumerate(cells):
         if cell and cell.text:
             first = cell.text.lstrip()
-            if (first and first[0] in CIRCLED) or PLACE_RE.match(first) or _MISREAD_NUMBER.match(first):
+            heading = PLACE_RE.match(first) and (not labels or column >= len(labels) or labels[column] == "記載箇所")
+            if (first and first[0] in CIRCLED) or heading or _MISREAD_NUMBER.match(first):
                 return True
     return False
 
@@ -788,7 +791,8 @@ def table_rows(table: PdfTable) -> tuple[list[list[str]], list[list[Cell | None]
                 continue
             above = rows[-1] if rows and pages[-1] == page.number else []
             filled = _fill_spans(cells, above)
-            if first and rows and len(cells) == len(rows[-1]) and (cut or not _starts_new_row(cells)):
+            labels = [re.sub(r"\s", "", header_label(t)) for t in header[-1]] if header else None
+            if first and rows and len(cells) == len(rows[-1]) and (cut or not _starts_new_row(cells, labels)):
                 rows[-1] = [_join(a, b) for a, b in zip(rows[-1], filled)]
             else:
                 rows.append(filled)

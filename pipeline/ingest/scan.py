@@ -313,16 +313,15 @@ def ocr_region(image: np.ndarray, box: tuple[int, int, int, int]) -> list[Glyph]
     if crop.size == 0 or (crop < INK).sum() < 20:
         return []
     spread, rows = spread_lines(crop)
-    margin = MARGIN
-    padded = np.pad(spread, margin, constant_values=255)  # Tesseract finds lines better with paper around them
+    padded = np.pad(spread, MARGIN, constant_values=255)  # Tesseract finds lines better with paper around them
     data = pytesseract.image_to_data(Image.fromarray(padded), lang="jpn", config=OCR_CONFIG, output_type=pytesseract.Output.DICT)
     words = []
     last = len(rows) - 1
     for n, text in enumerate(data["text"]):
         if text and text.strip():
-            left = x0 - margin + data["left"][n]
-            top = min(last, max(0, data["top"][n] - margin))
-            bottom = min(last, max(0, data["top"][n] + data["height"][n] - 1 - margin))
+            left = x0 - MARGIN + data["left"][n]
+            top = min(last, max(0, data["top"][n] - MARGIN))
+            bottom = min(last, max(0, data["top"][n] + data["height"][n] - 1 - MARGIN))
             words.append(Glyph(text.strip(), left, y0 + rows[top], left + data["width"][n], y0 + rows[bottom] + 1))
     glyphs = []
     for line in visual_lines(words):
@@ -561,7 +560,7 @@ def match_circled(image: np.ndarray, region: tuple[int, int, int, int], height: 
         return ""
     runner_up = next(v for c, v in ranked[1:] if c in _CIRCLED)
     distractor = max(v for c, v in ranked if c not in _CIRCLED)
-    if read in _CIRCLED and read and score - scores.get(read, -1.0) < 0.04:
+    if read and read in _CIRCLED and score - scores.get(read, -1.0) < 0.04:
         return read  # what OCR read stands unless the shape is clearly another number
     return char if score - runner_up >= 0.02 and score - distractor >= 0.05 else ""
 

@@ -16,9 +16,10 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..corpus import truth_cells
+
 TRUTH = Path(__file__).resolve().parent.parent / "truth" / "v6.0-sample.json"
 PRODUCERS = ("chromium", "writer", "calc", "platypus")
-VOLUMES = ("gov", "mgmt", "ctrl")
 HEADER_VOLUMES = (("経営管理編", 2), ("企画管理編", 3), ("システム運用編", 3))
 HEADER_LABELS = ("記載箇所", "遵守事項", "記載箇所", "遵守事項", "備考", "記載箇所", "遵守事項", "備考")
 SPAN_COLUMNS = (0, 2, 4, 5, 7)  # 記載箇所 and 備考
@@ -79,17 +80,7 @@ def truth_rows(layout: Layout) -> list[dict]:
 
 def table(layout: Layout) -> list[list[str]]:
     """The 8 cells of each truth row, as printed: items and headings one per line."""
-    cells = []
-    for row in truth_rows(layout):
-        out = []
-        for volume in VOLUMES:
-            part = row.get(volume, {})
-            out.append("\n".join(part.get("places", [])))
-            out.append("\n".join(part.get("items", [])))
-            if volume != "gov":
-                out.append(part.get("note", ""))
-        cells.append(out)
-    return cells
+    return [truth_cells(row) for row in truth_rows(layout)]
 
 
 def spans(cells: list[list[str]]) -> dict[tuple[int, int], int]:

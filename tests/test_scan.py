@@ -4,6 +4,8 @@ and noisy as the scans are."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -54,3 +56,16 @@ def test_circled_numbers_are_found_and_rarely_misnumbered(noto_only, font, px):
     print(font, px, f"found {len(found)}/20, wrong {wrong}")
     assert len(found) >= 10  # measured: Gothic 13 and 19 of 20, Mincho 15 and 15
     assert len(wrong) <= 2  # measured: at most 2 (⑱ as ⑬; ② as ⑨, ⑪ as ⑭)
+
+
+
+def test_a_bracket_after_the_cell_padding_is_not_read_as_a_lost_number():
+    # Seed 9 at 300 dpi (LibreOffice Writer, Mincho 7.4 pt): the line 「(平成 12 年法律第102 号)…」 inside
+    # mgmt-14-1 was read 「⑯(平成…」, which split the item and made mgmt-14-16, a requirement that does
+    # not exist. The crop is five lines of that scan as the reader cleans it.
+    from PIL import Image as PILImage
+
+    crop = np.asarray(PILImage.open(Path(__file__).parent / "scans" / "scan-seed9-300dpi-lines.png").convert("L"))
+    words = scan.ocr_region(crop, (0, 0, crop.shape[1], crop.shape[0]))
+    starts = [line[0].text for line in scan.visual_lines(words)]
+    assert len(starts) == 5 and not any(s[0] in scan._CIRCLED for s in starts), starts

@@ -323,9 +323,14 @@ def ocr_region(image: np.ndarray, box: tuple[int, int, int, int]) -> list[Glyph]
             top = min(last, max(0, data["top"][n] - MARGIN))
             bottom = min(last, max(0, data["top"][n] + data["height"][n] - 1 - MARGIN))
             words.append(Glyph(text.strip(), left, y0 + rows[top], left + data["width"][n], y0 + rows[bottom] + 1))
+    lines = visual_lines(words)
+    # Where the column's text starts: most lines start there (a line whose number OCR lost starts an
+    # em later); the cell's padding before it is not a gap where a number was lost.
+    starts = sorted(min(g.x0 for g in line) for line in lines)
+    edge = max(x0, int(starts[len(starts) // 2]) - 3) if len(starts) >= 3 else x0
     glyphs = []
-    for line in visual_lines(words):
-        glyphs.extend(mend_item_number(image, line, left=x0))
+    for line in lines:
+        glyphs.extend(mend_item_number(image, line, left=edge))
     return glyphs
 
 
@@ -422,7 +427,8 @@ def mend_item_number(image: np.ndarray, words: list[Glyph], *, left: int) -> lis
     if _LONE_MARK.match(first.text):
         region, rest = (min(left, int(first.x0) - 3), top, int(max(first.x1 + 2, first.x0 + height * 1.3)), bottom), words[1:]
     elif first.x0 - left > height * 0.8:
-        region, rest = (left, top, int(first.x0) - 1, bottom), words
+        # Only the ink before the first word: 「(平成」 must not lend its 「(平」 to a number.
+        region, rest, image = (left, top, int(first.x0) - 1, bottom), words, image[:, :max(0, int(first.x0) - 1)]
     else:
         return words
     number = match_circled(image, region, height) or _read_circled(image, region, height)
@@ -576,6 +582,9 @@ def _read_circled(image: np.ndarray, region: tuple[int, int, int, int], height: 
     glyph = first_glyph(image, region, height)
     if glyph is None or (glyph < INK).sum() < 20:
         return ""
+    scores = glyph_scores(image, region, height)
+    if max(scores, key=scores.get, default="") not in _CIRCLED:
+        return ""  # the whitelist makes Tesseract name a number for any ink: it must at least look most like one
     if glyph.shape[0] < 40:  # Tesseract reads a lone small glyph better drawn larger (measured: 15 → 20 of 20 at 19 px)
         glyph = cv2.resize(glyph, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
     glyph = np.pad(glyph, 12, constant_values=255)

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.ingest.pdf import Glyph, cell_text, is_header_row, read_pdf_table, repair_char, table_rows
+from pipeline.ingest.cells import Glyph, cell_text
+from pipeline.ingest.pdf import is_header_row, read_pdf_table, repair_char, table_rows
 from pipeline.normalize import clean
 
 from .conftest import REPO, run_cli

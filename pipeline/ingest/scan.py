@@ -27,8 +27,8 @@ import numpy as np
 from ..errors import SourceError
 from ..limits import LIMITS, Limits
 from ..model import CIRCLED
-from .pdf import (Cell, CellTooLong, Glyph, PageRead, cell_error, cell_text, grid_error, group_lines, ocr_size,
-                  page_error, pymupdf_quiet)
+from .cells import Cell, CellTooLong, Glyph, PageRead, cell_text, group_lines, ocr_size
+from .failures import cell_error, grid_error, page_error, pymupdf_quiet
 
 Box = tuple[float, float, float, float]
 INK = 160  # grey level below which a pixel is ink

@@ -516,6 +516,9 @@ def first_glyph(image: np.ndarray, region: tuple[int, int, int, int], height: in
     crop = image[top:y1 + pad, max(0, x0):max(0, x0) + int(height * 1.6) + 6] < FAINT_INK
     if crop.sum() < 3:
         return None
+    crop = _without_specks(crop, height)
+    if not crop.any():
+        return None
     start = int(np.argmax(crop.any(axis=0)))
     band = crop[:, start:start + int(height * 1.4)].any(axis=1)
     middle = (y0 + y1) // 2 - top
@@ -536,6 +539,17 @@ def first_glyph(image: np.ndarray, region: tuple[int, int, int, int], height: in
     if not (0.6 * height <= h <= 1.6 * height and 0.7 <= w / h <= 1.35):
         return None
     return glyph
+
+
+def _without_specks(ink: np.ndarray, height: int) -> np.ndarray:
+    """Given an ink mask at a line start, return it without specks of dirt: pieces smaller than a
+    sixth of the line height both ways (a speck before a ① made its glyph start at the speck)."""
+    import cv2
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    small = max(2, height // 6)
+    specks = [n for n in range(1, count) if stats[n, cv2.CC_STAT_WIDTH] <= small and stats[n, cv2.CC_STAT_HEIGHT] <= small]
+    return ink & ~np.isin(labels, specks) if specks else ink
 
 
 def glyph_scores(image: np.ndarray, region: tuple[int, int, int, int], height: int) -> dict[str, float]:

@@ -51,12 +51,30 @@ _OS_ADVICE = {
 }
 
 
-def describe_os_error(exc: OSError, path: object = None) -> str:
-    """One line for an OS error: the file, what is wrong, what to do.
+# Where a file was being read, the advice is about reading it.
+_READ_ADVICE = {
+    errno.ENOENT: "ファイルがありません（ファイル名とパスを確かめてください）",
+    errno.EACCES: "読み取りの権限がありません（chmod などで読めるようにしてください）",
+    errno.EPERM: "読み取りの権限がありません（chmod などで読めるようにしてください）",
+    errno.EISDIR: "ファイルのはずがフォルダです（このパスに{noun}を置いてください）",
+    errno.ENOTDIR: "途中のフォルダがファイルです（パスを確かめてください）",
+    errno.ENAMETOOLONG: "パスが長すぎます（短いパスにしてください）",
+}
+
+
+def describe_os_error(exc: OSError, path: object = None, *, reading: bool = False, noun: str = "ファイル") -> str:
+    """One line for an OS error: the file, what is wrong, what to do; ``reading`` a file (``noun``
+    names its role), the advice is about reading it.
 
     >>> describe_os_error(PermissionError(errno.EACCES, "Permission denied", "site/index.html"))
     'site/index.html: 権限がありません（権限を確かめるか、書き込めるフォルダを指定してください）'
+    >>> describe_os_error(FileNotFoundError(errno.ENOENT, "No such file"), "raw/6.0/x.txt", reading=True)
+    'raw/6.0/x.txt: ファイルがありません（ファイル名とパスを確かめてください）'
     """
-    where = exc.filename if exc.filename is not None else path
-    what = _OS_ADVICE.get(exc.errno, f"{exc.strerror or exc}（パスと権限、ディスクの空きを確かめてください）")
+    where = exc.filename if exc.filename is not None and not reading else path if path is not None else exc.filename
+    if reading:
+        what = _READ_ADVICE.get(exc.errno) or _OS_ADVICE.get(exc.errno) or f"読めません（{exc.strerror or exc}）。ファイルとディスクを確かめてください"
+        what = what.format(noun=noun)
+    else:
+        what = _OS_ADVICE.get(exc.errno, f"{exc.strerror or exc}（パスと権限、ディスクの空きを確かめてください）")
     return f"{where}: {what}" if where is not None else what

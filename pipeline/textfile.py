@@ -15,12 +15,11 @@ the file, the line (where there is one), what is wrong and what to do:
 from __future__ import annotations
 
 import codecs
-import errno
 import re
 import stat
 from pathlib import Path
 
-from .errors import GuidelineKBError, SourceError
+from .errors import GuidelineKBError, SourceError, describe_os_error
 from .limits import LIMITS, Limits
 
 # Longest BOM first: the UTF-32 LE BOM starts with the UTF-16 LE one.
@@ -97,22 +96,12 @@ def read_bytes(path: Path, *, limits: Limits = LIMITS, what: str = "", error: ty
 
 
 def os_error_line(path: Path, exc: OSError, *, what: str = "") -> str:
-    """One line for an OS error met while reading ``path``: what is wrong and what to do.
+    """One line for an OS error met while reading ``path`` (``errors.describe_os_error``).
 
-    >>> os_error_line(Path("raw/6.0/x.txt"), FileNotFoundError(errno.ENOENT, "No such file"))
+    >>> os_error_line(Path("raw/6.0/x.txt"), FileNotFoundError(2, "No such file"))
     'raw/6.0/x.txt: ファイルがありません（ファイル名とパスを確かめてください）'
     """
-    noun = _noun(what)
-    advice = {
-        errno.ENOENT: "ファイルがありません（ファイル名とパスを確かめてください）",
-        errno.EACCES: "読み取りの権限がありません（chmod などで読めるようにしてください）",
-        errno.EPERM: "読み取りの権限がありません（chmod などで読めるようにしてください）",
-        errno.EISDIR: f"ファイルのはずがフォルダです（このパスに{noun}を置いてください）",
-        errno.ENOTDIR: "途中のフォルダがファイルです（パスを確かめてください）",
-        errno.ELOOP: "シンボリックリンクが循環しています（リンクを直してください）",
-        errno.ENAMETOOLONG: "パスが長すぎます（短いパスにしてください）",
-    }.get(exc.errno)
-    return f"{path}: {advice or f'読めません（{exc.strerror or exc}）。ファイルとディスクを確かめてください'}"
+    return describe_os_error(exc, path, reading=True, noun=_noun(what))
 
 
 def decode(data: bytes, path: Path, *, error: type[GuidelineKBError] = SourceError) -> str:

@@ -71,7 +71,7 @@ def describe_os_error(exc: OSError, path: object = None, *, reading: bool = Fals
     >>> describe_os_error(FileNotFoundError(errno.ENOENT, "No such file"), "raw/6.0/x.txt", reading=True)
     'raw/6.0/x.txt: ファイルがありません（ファイル名とパスを確かめてください）'
     """
-    where = exc.filename if exc.filename is not None and not reading else path if path is not None else exc.filename
+    where = path if reading and path is not None else exc.filename if exc.filename is not None else path
     if reading:
         what = _READ_ADVICE.get(exc.errno) or _OS_ADVICE.get(exc.errno) or f"読めません（{exc.strerror or exc}）。ファイルとディスクを確かめてください"
         what = what.format(noun=noun)

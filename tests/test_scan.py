@@ -20,7 +20,7 @@ LINE_STARTS = "のめゆあ回国図団全馬医統組情法非常物個記電�
 @pytest.fixture
 def noto_only(monkeypatch):
     fonts = [f for f in scan.TEMPLATE_FONTS if "noto" in f[0]]
-    if not all(__import__("pathlib").Path(f).exists() for f, _ in fonts):
+    if not all(Path(f).exists() for f, _ in fonts):
         pytest.skip("fonts-noto-cjk is not installed (.ci/install installs it)")
     monkeypatch.setattr(scan, "TEMPLATE_FONTS", fonts)
     scan._templates.cache_clear()
@@ -58,14 +58,11 @@ def test_circled_numbers_are_found_and_rarely_misnumbered(noto_only, font, px):
     assert len(wrong) <= 2  # measured: at most 2 (⑱ as ⑬; ② as ⑨, ⑪ as ⑭)
 
 
-
 def test_a_bracket_after_the_cell_padding_is_not_read_as_a_lost_number():
     # Seed 9 at 300 dpi (LibreOffice Writer, Mincho 7.4 pt): the line 「(平成 12 年法律第102 号)…」 inside
     # mgmt-14-1 was read 「⑯(平成…」, which split the item and made mgmt-14-16, a requirement that does
     # not exist. The crop is five lines of that scan as the reader cleans it.
-    from PIL import Image as PILImage
-
-    crop = np.asarray(PILImage.open(Path(__file__).parent / "scans" / "scan-seed9-300dpi-lines.png").convert("L"))
+    crop = np.asarray(Image.open(Path(__file__).parent / "scans" / "scan-seed9-300dpi-lines.png").convert("L"))
     words = scan.ocr_region(crop, (0, 0, crop.shape[1], crop.shape[0]))
     starts = [line[0].text for line in scan.visual_lines(words)]
     assert len(starts) == 5 and not any(s[0] in scan._CIRCLED for s in starts), starts

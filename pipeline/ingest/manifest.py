@@ -102,7 +102,6 @@ class Toc:
             return best
         return None
 
-
     def by_title(self, volume: str, text: str) -> TocEntry | None:
         """Given the text of a heading whose number could not be read (OCR dropped its full stop or
         put its lines out of order), return the one section of the volume whose title it is, if clear.

@@ -555,8 +555,11 @@ def _without_specks(ink: np.ndarray, height: int) -> np.ndarray:
 def glyph_scores(image: np.ndarray, region: tuple[int, int, int, int], height: int) -> dict[str, float]:
     """How well the first character at a line start matches each template character (best over
     the template fonts); empty where there is no glyph of the line's size there."""
+    return _shape_scores(first_glyph(image, region, height))
+
+
+def _shape_scores(glyph: np.ndarray | None) -> dict[str, float]:
     found = _templates()
-    glyph = first_glyph(image, region, height)
     vector = _normalized(glyph) if found is not None and glyph is not None else None
     if vector is None:
         return {}
@@ -596,7 +599,7 @@ def _read_circled(image: np.ndarray, region: tuple[int, int, int, int], height: 
     glyph = first_glyph(image, region, height)
     if glyph is None or (glyph < INK).sum() < 20:
         return ""
-    scores = glyph_scores(image, region, height)
+    scores = _shape_scores(glyph)
     if max(scores, key=scores.get, default="") not in _CIRCLED:
         return ""  # the whitelist makes Tesseract name a number for any ink: it must at least look most like one
     if glyph.shape[0] < 40:  # Tesseract reads a lone small glyph better drawn larger (measured: 15 → 20 of 20 at 19 px)

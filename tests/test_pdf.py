@@ -147,7 +147,7 @@ def test_a_pdf_and_the_ocr_text_together_merge_into_one_requirement_each(corpus,
 # --- scans and unusable text layers: slices of the table in the default run (OCR takes about 2 s a
 # page); the whole table as an image-only scan behind the slow marker -----------------------------------
 
-SCAN_ROWS = {"scan": slice(16, 32), "scan-ocr": slice(0, 16), "no-tounicode": slice(40, 56), "scan-whole": slice(None)}
+SCAN_ROWS = {"scan": slice(16, 32), "scan-ocr": slice(0, 8), "no-tounicode": slice(40, 56), "scan-whole": slice(None)}
 
 
 @pytest.fixture(scope="module")

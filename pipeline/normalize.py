@@ -31,7 +31,7 @@ BULLET = "－"
 _BULLET_RE = re.compile(r"(?:^|(?<=[ \n]))(?:[‐―—ー一－\-−](?= )|[－\-−](?=[^\s\-－−\d]))[ ]*", re.M)
 # A line that starts a list entry: 「－」「・」「(1)」「1.」「①」, or 「a 医療情報等の…」 (a letter, a space,
 # Japanese text; not a dash, so splitting off a bullet never changes what counts as an entry).
-_LIST_START = re.compile(rf"^(?:[{BULLET}−]|・|[a-zａ-ｚ][ 　](?![‐―—ー一－\-])[^\x00-\x7f]|\(\d+\)|（\d+）|\d+\.(?!\d)|[①-⑳㉑-㉟㊱-㊿]|上記)")
+_LIST_START = re.compile(rf"^(?:[{BULLET}−]|・|[a-zａ-ｚ][ 　](?![‐―—ー一－\-])[^\x00-\x7f]|[a-zａ-ｚ][.．][ 　]?[^\x00-\x7f]|\(\d+\)|（\d+）|\d{{1,2}}\.(?![\dA-Za-z])|[①-⑳㉑-㉟㊱-㊿]|上記)")
 _SENTENCE_ENDS = "。：:"  # a line ending in one of these is not wrapped
 
 
@@ -85,15 +85,35 @@ def repair_char(text: str) -> str:
 
 
 def join_wrap(before: str, after: str) -> str:
-    """Join two pieces of a wrapped line: no space unless both sides are Latin letters or digits.
+    """Join two pieces of a wrapped line: a space only between Latin words, none inside a URL or
+    after a hyphen or slash between letters (a producer breaks 「https://www.mhlw.go.jp/」 after any
+    「/」 or 「.」, 「WPA2-」「AES」 after the hyphen) and none after a sign that follows Japanese
+    (「である)」「BCP」, 「参考:」「https」).
 
     >>> join_wrap("特にVPN", "接続による"), join_wrap("Information", "Security")
     ('特にVPN接続による', 'Information Security')
+    >>> join_wrap("詳細はhttps://www.mhlw.go.jp/stf/", "shingi/index.html"), join_wrap("WPA2-", "AES")
+    ('詳細はhttps://www.mhlw.go.jp/stf/shingi/index.html', 'WPA2-AES')
+    >>> join_wrap("重要である)", "BCP(Business"), join_wrap("(ISMS/", "Information")
+    ('重要である)BCP(Business', '(ISMS/Information')
     """
     before, after = before.rstrip(), after.lstrip()
-    if before and after and before[-1].isascii() and after[0].isascii():
-        return before + " " + after
-    return before + after
+    return before + _wrap_space(before, after) + after
+
+
+_URL_OPEN = re.compile(r"https?://[!-~]*\Z")
+
+
+def _wrap_space(before: str, after: str) -> str:
+    """The space that goes where a line wrapped (``before`` ends the line, ``after`` starts the next)."""
+    if not before or not after or not before[-1].isascii() or not after[0].isascii() or after[0].isspace():
+        return ""
+    last = before[-1]
+    if last in "-/" or _URL_OPEN.search(before[-300:]):
+        return ""
+    if not last.isalnum() and len(before) > 1 and not before[-2].isascii():
+        return ""
+    return " "
 
 
 def starts_list_entry(line: str) -> bool:
@@ -120,7 +140,7 @@ def join_wrapped_lines(text: str) -> str:
             continue
         last = out[-1][-1] if out else ""
         if out and not starts_list_entry(line) and last[-1] not in _SENTENCE_ENDS:
-            out[-1].append(" " + line if last[-1].isascii() and line[0].isascii() else line)  # as join_wrap
+            out[-1].append(_wrap_space("".join(out[-1][-8:]), line) + line)  # as join_wrap
         else:
             out.append([line])
     return "\n".join("".join(pieces) for pieces in out)

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.ingest.cells import Glyph, cell_text
-from pipeline.ingest.pdf import is_header_row, read_pdf_table, repair_char, table_rows
+from pipeline.ingest.cells import Cell, Glyph, PageRead, cell_text
+from pipeline.ingest.pdf import PdfTable, clipped_chars, is_header_row, layer_glyphs, read_pdf_table, repair_char, table_rows
 from pipeline.normalize import clean
 
 from .conftest import REPO, run_cli
@@ -266,3 +266,60 @@ def test_wrapped_lines_join_back_into_the_text(text, width):
 @given(st.lists(st.text(max_size=12), max_size=10))
 def test_header_detection_never_fails(texts):
     assert is_header_row(texts) in (True, False)
+
+
+# --- page breaks and hidden text, as other producers make them ---------------------------------------
+
+def _page(number: int, rows: list[list[str]], *, open_foot: bool = False, sliver: float | None = None) -> PageRead:
+    header = [Cell(t, (0, 0, 1, 1)) for t in ("記載箇所", "遵守事項", "備考")]
+    cells = [[Cell(t, (100.0 * c, 60.0 + 40 * r, 100.0 * c + 100, 100.0 + 40 * r)) for c, t in enumerate(row)]
+             for r, row in enumerate(rows)]
+    return PageRead(number, [header, *cells], "text-layer", "lines", open_foot=open_foot, sliver=sliver)
+
+
+def test_a_row_cut_at_the_page_end_goes_on_unless_only_a_sliver_of_it_was_left():
+    """reportlab cuts a row whose 記載箇所 spans on past the page end and prints what is left of it on
+    the next page as an empty row 2 pt tall (seed 123): the row after it is a row of its own."""
+    first = _page(1, [["8. 利用機器", "⑤ 起動パスワードを設定すること。", ""]], open_foot=True)
+    cut = PdfTable([first, _page(2, [["", "の変更等の対策を実施すること。", ""]])])
+    sliver = PdfTable([first, _page(2, [["", "⑥ IoT機器を利用する場合", ""]], sliver=59.3)])
+    assert [row[1].text.split("\n") for row in table_rows(cut)[1]] == [["⑤ 起動パスワードを設定すること。", "の変更等の対策を実施すること。"]]
+    assert [row[1].text for row in table_rows(sliver)[1]] == ["⑤ 起動パスワードを設定すること。", "⑥ IoT機器を利用する場合"]
+
+
+def test_a_url_cut_by_the_page_end_joins_without_a_space():
+    """「参考：」 ends a page with room left (the URL did not fit after it); the URL heads the next."""
+    above = _page(1, [["", "① 確認すること。参考：", ""]], open_foot=True)
+    above.rows[1][1].room, below = 40.0, _page(2, [["", "https://www.mhlw.go.jp/stf/index.html", ""]])
+    below.rows[1][1].lead = 120.0
+    assert table_rows(PdfTable([above, below]))[1][0][1].text == "① 確認すること。参考：https://www.mhlw.go.jp/stf/index.html"
+
+
+def test_text_a_clipping_path_hides_is_not_read(tmp_path):
+    """LibreOffice Calc prints a merged cell that goes on over a page break on both pages, clipped to
+    the cell: what the clip hides is not on the page (seeds 106 and 110 read it into the header)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("IPAGothic", "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"))
+    path = tmp_path / "clipped.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=(400, 300))
+    pdf.setFont("IPAGothic", 10)
+    pdf.drawString(20, 250, "見える文字")
+    pdf.saveState()
+    clip = pdf.beginPath()
+    clip.rect(20, 100, 200, 40)
+    pdf.clipPath(clip, stroke=0, fill=0)
+    pdf.drawString(20, 200, "隠れた文字")  # outside the clip: not shown
+    pdf.drawString(20, 120, "枠内の文字")
+    pdf.restoreState()
+    pdf.save()
+    import pdfplumber
+
+    with pdfplumber.open(path) as plumbed, pymupdf.open(path) as doc:
+        page = plumbed.pages[0]
+        hidden = clipped_chars(doc[0], sum(not c["text"].isspace() for c in page.chars))
+        shown = "".join(g.text for g in layer_glyphs(page, repair=False, hidden=hidden))
+    assert "".join(c[0] for c in hidden) == "隠れた文字"
+    assert shown == "見える文字枠内の文字"

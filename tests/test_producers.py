@@ -6,7 +6,6 @@ seeds, each the whole table, is marked slow (``.ci/run`` runs both).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -45,6 +45,8 @@ class Cell:
     text: str
     bbox: tuple[float, float, float, float]
     ends_full: bool = False  # its last line reaches the right edge: a page break there cuts a sentence
+    room: float = float("inf")  # pt left free at the end of its last line
+    lead: float = 0.0  # pt its first line's first word needs (with a space): more than the room above, it wrapped
 
 
 @dataclass
@@ -56,6 +58,7 @@ class PageRead:
     text_from: str  # "text-layer", "repaired-text-layer", "ocr" or "ocr-text-layer"
     grid_from: str  # "lines" or "image"
     open_foot: bool = False  # the table's vertical rules run on below its last rule: a row cut by the page end
+    sliver: float | None = None  # the foot of an empty row a few pt tall near the top: the rest of a row cut before
     glyphs: dict | None = None  # the accounting of the text layer's characters inside the table (``account``)
 
 
@@ -100,12 +103,12 @@ def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float], *, o
     threshold = spacing + size * 0.2
     left, right = min(g.x0 for g in marks), max(g.x1 for g in marks)
     inner_right = max(right, x1 - (left - x0))  # as much padding on the right as on the left
-    text, room, last_word, one_token = "", 0.0, 0.0, False
+    text, room, last_word, one_token, lead = "", 0.0, 0.0, False, 0.0
     for n, line in enumerate(lines):
         words = _line_text(line, threshold)
         first = _first_word(line, threshold)
         if n == 0:
-            text = words
+            text, lead = words, first + threshold + size * 0.1
         elif ((room < max(size * 3, first + size) if ocr else room < first + threshold + size * 0.1)
               and (not _entry(words, ocr) or _wrapped_dot(text, words, room, size))):
             first_mark = next(g for g in line if g.text != " ")
@@ -122,11 +125,11 @@ def cell_text(glyphs: list[Glyph], bbox: tuple[float, float, float, float], *, o
         room = inner_right - max(g.x1 for g in marked)
         last_word = _first_word(line[::-1], threshold)
         one_token = last_word >= max(g.x1 for g in marked) - min(g.x0 for g in marked) - size * 0.05
-    return Cell(text, bbox, room < size * 1.6)
+    return Cell(text, bbox, room < size * 1.6, room, lead)
 
 
 # Punctuation that a line may let hang past its end (ぶら下げ: reportlab, Word, InDesign do it).
-HANGING = NOT_AT_LINE_START + ",."
+HANGING = NOT_AT_LINE_START + ",.)]"
 
 
 def anchor_x(g: Glyph) -> float:

@@ -221,20 +221,50 @@ def assess_text_layer(chars: list[dict]) -> tuple[str, list[str]]:
     return "usable", []
 
 
-def layer_glyphs(page, *, repair: bool) -> list[Glyph]:
+def layer_glyphs(page, *, repair: bool, hidden: list[tuple[str, float, float, float, float]] = ()) -> list[Glyph]:
     """The text layer of a pdfplumber page as glyphs; drawn spaces are kept as 「 」 glyphs. Characters
-    drawn off the page are not on it (LibreOffice Calc draws a merged cell's text that way on the page
-    after its first)."""
+    drawn off the page, or ``hidden`` by a clipping path (``clipped_chars``), are not on it: LibreOffice
+    Calc draws the text of a merged cell that goes on over a page break on each page, off the page or
+    clipped to the cell."""
     glyphs = []
     width, height = page.width, page.height
+    hidden_at = {(round(x0), text): (top, bottom) for text, x0, top, x1, bottom in hidden}
     for c in page.chars:
         text = c["text"]
         if not text or (text.isspace() and text != " "):
             continue
         if c["bottom"] <= 0 or c["top"] >= height or c["x1"] <= 0 or c["x0"] >= width:
             continue
+        span = hidden_at.get((round(c["x0"]), text))
+        if span and span[0] - 1 <= (c["top"] + c["bottom"]) / 2 <= span[1] + 1:
+            continue
         glyphs.append(Glyph(repair_char(text) if repair else text, c["x0"], c["top"], c["x1"], c["bottom"]))
     return glyphs
+
+
+def clipped_chars(page, shown: int) -> list[tuple[str, float, float, float, float]]:
+    """The characters of a PyMuPDF page that a clipping path hides whole: (text, x0, top, x1, bottom).
+    ``shown`` is how many characters other than spaces the text layer has on the page: where MuPDF
+    leaving out the clipped ones keeps as many, none are (a count costs a fiftieth of the page's reading)."""
+    import pymupdf
+
+    if page.rotation:
+        return []
+    unclipped = page.get_text("text", flags=pymupdf.TEXT_CLIP | pymupdf.TEXT_INHIBIT_SPACES)
+    if sum(not ch.isspace() for ch in unclipped) >= shown:
+        return []
+    # TEXT_CLIP (= TEXT_MEDIABOX_CLIP in PyMuPDF 1.2x) leaves out what clipping paths hide whole
+    flags = pymupdf.TEXT_PRESERVE_WHITESPACE
+    every, shown = (_rawchars(page.get_text("rawdict", flags=f)) for f in (flags, flags | pymupdf.TEXT_CLIP))
+    if len(every) == len(shown):
+        return []
+    left = set(shown)
+    return [c for c in every if c not in left]
+
+
+def _rawchars(raw: dict) -> list[tuple[str, float, float, float, float]]:
+    return [(ch["c"], *(round(v, 2) for v in ch["bbox"])) for block in raw["blocks"] for line in block.get("lines", ())
+            for span in line["spans"] for ch in span["chars"]]
 
 
 # --- pages -------------------------------------------------------------------------------------------
@@ -310,7 +340,11 @@ def _read_page(page, doc, index: int, table: PdfTable, *, limits: Limits):
     grids = page.find_tables(table_settings=settings) if page.lines or page.rects else []
     if findings:
         table.repairs[number] = findings
-    glyphs = layer_glyphs(page, repair=state == "repairable") if state in ("usable", "repairable") else None
+    glyphs = None
+    if state in ("usable", "repairable"):
+        shown = sum(not c["text"].isspace() and c["bottom"] > 0 and c["top"] < page.height and c["x1"] > 0
+                    and c["x0"] < page.width for c in page.chars)
+        glyphs = layer_glyphs(page, repair=state == "repairable", hidden=clipped_chars(doc.load_page(index), shown))
     if glyphs and not grids and invisible_text(doc.load_page(index)):
         # A scanner's OCR layer: whole-page words that run across cell borders. Read it again.
         table.repairs.setdefault(number, []).append("透明な OCR 文字層（スキャナの OCR）は使わず、セルごとに読み直した")
@@ -323,9 +357,34 @@ def _read_page(page, doc, index: int, table: PdfTable, *, limits: Limits):
             table.repairs.setdefault(number, []).append(
                 f"表の中の文字 {accounting['lost']} 個がどのセルにも入らず、{accounting['duplicated']} 個が二つ以上のセルに入った"
                 f"（例: {', '.join(accounting['examples'])}）")
-        return PageRead(number, rows, text_from, "lines", cut, {k: v for k, v in accounting.items() if k != "examples"})
+        return PageRead(number, rows, text_from, "lines", cut, sliver_row(page.edges),
+                        {k: v for k, v in accounting.items() if k != "examples"})
     grid = [[box for box in row.cells] for row in _largest(grids).rows] if grids else None
     return glyphs, grid
+
+
+def sliver_row(edges: list[dict], *, slack: float = 2.0) -> float | None:
+    """The foot of the topmost row only a few pt tall, ruled across most of the table's width: what
+    reportlab leaves of a row cut at the page end when nothing of it was left to print (its rule and
+    the one above it are closer than pdfplumber's snapping, so the grid has no such row).
+
+    >>> h = lambda y, x0=0, x1=100: {"orientation": "h", "x0": x0, "x1": x1, "top": y, "bottom": y}
+    >>> v = lambda x: {"orientation": "v", "x0": x, "x1": x, "top": 10, "bottom": 300}
+    >>> sliver_row([v(0), v(100), h(10), h(22), h(24, 0, 80), h(60)]), sliver_row([v(0), v(100), h(10), h(22), h(22.75)])
+    (24, None)
+    """
+    verticals = [e for e in edges if e["orientation"] == "v" and e["bottom"] - e["top"] > slack]
+    if len(verticals) < 2:
+        return None
+    left, right = min(e["x0"] for e in verticals), max(e["x1"] for e in verticals)
+    reach: dict[float, float] = {}
+    for e in edges:
+        if e["orientation"] == "h" and e["x1"] > left and e["x0"] < right:
+            y = round(e["top"], 1)
+            reach[y] = reach.get(y, 0.0) + min(e["x1"], right) - max(e["x0"], left)
+    ys = sorted(y for y, width in reach.items() if width >= 0.5 * (right - left))
+    # the two edges of one rule drawn as a thin rectangle (Chromium: 0.75 pt) are not a row
+    return next((b for a, b in zip(ys, ys[1:]) if 1.5 < b - a <= 3.5), None)
 
 
 def table_foot(edges: list[dict], *, slack: float = 2.0) -> tuple[float | None, bool]:
@@ -511,7 +570,9 @@ def table_rows(table: PdfTable) -> tuple[list[list[str]], list[list[Cell | None]
             above = rows[-1] if rows and pages[-1] == page.number else []
             filled = _fill_spans(cells, above)
             labels = [re.sub(r"\s", "", header_label(t)) for t in header[-1]] if header else None
-            if first and rows and len(cells) == len(rows[-1]) and (cut or not _starts_new_row(cells, labels)):
+            # the rest of the row cut at the foot of the page before was empty (a sliver row above this one)
+            rest_empty = page.sliver is not None and any(c and c.bbox[1] >= page.sliver - 2.0 for c in cells)
+            if first and rows and len(cells) == len(rows[-1]) and (cut and not rest_empty or not _starts_new_row(cells, labels)):
                 rows[-1] = [_join(a, b) for a, b in zip(rows[-1], filled)]
             else:
                 rows.append(filled)
@@ -529,20 +590,22 @@ def _fill_spans(cells: list[Cell | None], above: list[Cell | None]) -> list[Cell
 
 
 def _copy(cell: Cell | None) -> Cell | None:
-    return Cell(cell.text, cell.bbox, cell.ends_full) if cell else None
+    return Cell(cell.text, cell.bbox, cell.ends_full, cell.room, cell.lead) if cell else None
 
 
 def _join(above: Cell | None, below: Cell | None) -> Cell | None:
-    """A cell cut by a page break and its continuation on the next page."""
+    """A cell cut by a page break and its continuation on the next page: one sentence where the
+    last line above is full, or the first word below would not have fitted in the room it left
+    (「参考：」 at the foot of a page, a URL at the head of the next)."""
     if not below or not below.text:
         return above
     if not above or not above.text:
         return below
-    if above.ends_full and not starts_list_entry(below.text):
+    if (above.ends_full or above.room < below.lead) and not starts_list_entry(below.text):
         text = join_wrap(above.text, below.text)
     else:
         text = above.text + "\n" + below.text
-    return Cell(text, above.bbox, below.ends_full)
+    return Cell(text, above.bbox, below.ends_full, below.room, above.lead)
 
 
 def _fill_places(rows: list[list[Cell | None]], header: list[list[str]]) -> None:

@@ -45,6 +45,8 @@ class Layout:
     title: bool  # a title line above the table
     footer: bool  # page numbers in the footer
     rows: tuple[int, int]  # the slice of truth rows laid out
+    texts: str = "sample"  # "sample": the truth's texts; "varied": with URLs, BCP and another sub-list form (``vary``)
+    list_marker: str = "－"  # the sub-list form of "varied" texts: "－", "・", "a." or "(1)"
 
     @property
     def font_name(self) -> str:
@@ -70,12 +72,67 @@ def layout_for(seed: int, *, rows: tuple[int, int] | None = None) -> Layout:
     count = len(json.loads(TRUTH.read_text(encoding="utf-8"))["rows"])
     return Layout(seed=seed, producer=PRODUCERS[seed % 4], page=page, font=rng.choice(("gothic", "mincho")), font_size=size,
                   widths=widths, padding=round(rng.uniform(1.0, 5.0), 1), header_levels=rng.choice((1, 2)),
-                  title=rng.random() < 0.6, footer=rng.random() < 0.7, rows=rows or (0, count))
+                  title=rng.random() < 0.6, footer=rng.random() < 0.7, rows=rows or (0, count),
+                  # drawn last, so that the draws above (and the layouts tuned and reported on) stay what they were
+                  texts=rng.choice(("sample", "varied")), list_marker=rng.choice(LIST_MARKERS))
 
 
 def truth_rows(layout: Layout) -> list[dict]:
     rows = json.loads(TRUTH.read_text(encoding="utf-8"))["rows"]
+    rows = vary(rows, layout) if layout.texts == "varied" else rows
     return rows[layout.rows[0]:layout.rows[1]]
+
+
+# Texts that are not the sample's: long tokens that no producer can break at a word (URLs of the
+# ministries the guideline cites, the BCP gloss of 企画管理編 11) and sub-lists in the forms the
+# guideline's other volumes use.
+URLS = (
+    "https://www.mhlw.go.jp/stf/shingi/0000516275_00006.html",
+    "https://www.soumu.go.jp/main_sosiki/cybersecurity/kokumin/index.html",
+    "https://www.meti.go.jp/policy/mono_info_service/healthcare/teikyoujigyousyagl.html",
+    "https://www.nisc.go.jp/policy/group/general/kijun.html",
+    "https://www.ipa.go.jp/security/guide/vuln/index.html",
+)
+ADDITIONS = (
+    "詳細は{url}を参照すること。",
+    "最新の情報は{url}で確認すること。",
+    "BCP(Business Continuity Plan:事業継続計画)と整合させること。",
+    "参考：{url}",
+)
+LIST_MARKERS = ("－", "・", "a.", "(1)")
+
+
+def vary(rows: list[dict], layout: Layout) -> list[dict]:
+    r"""The truth's rows with a seed's other texts: about one requirement in six gets a sentence with
+    a URL or the BCP gloss at its end, and the 「－」 sub-lists take the layout's ``list_marker``
+    (「a.」 and 「(1)」 count on within the item). The same text is changed the same way wherever it is.
+
+    >>> rows = [{"ctrl": {"places": ["9."], "items": ["① 次の対策。\n－遮断\n－復旧"]}}]
+    >>> vary(rows, Layout(1, "writer", "A4", "gothic", 7.0, (1,) * 8, 2.0, 1, False, False, (0, 1), "varied", "a."))
+    [{'ctrl': {'places': ['9.'], 'items': ['① 次の対策。\na. 遮断\nb. 復旧']}}]
+    """
+    rng = random.Random(f"texts-{layout.seed}")
+    items = sorted({item for row in rows for part in _parts(row) for item in part.get("items", [])})
+    chosen = set(rng.sample(items, len(items) // 6))
+    changed = {item: _relisted(item, layout.list_marker) + (rng.choice(ADDITIONS).format(url=rng.choice(URLS))
+                                                           if item in chosen else "")
+               for item in items}
+    return [{key: ({**part, "items": [changed[i] for i in part.get("items", [])]} if key in ("gov", "mgmt", "ctrl") else part)
+             for key, part in row.items()} for row in rows]
+
+
+def _parts(row: dict) -> list[dict]:
+    return [row[v] for v in ("gov", "mgmt", "ctrl") if v in row]
+
+
+def _relisted(item: str, marker: str) -> str:
+    """「－」 at the start of an item's lines → the ``marker`` form, counting a b c or (1) (2) (3)."""
+    lines, n = item.split("\n"), 0
+    for i, line in enumerate(lines):
+        if i and line.startswith("－"):
+            label = {"a.": f"{chr(ord('a') + n)}. ", "(1)": f"({n + 1}) "}.get(marker, marker)
+            lines[i], n = label + line[1:].lstrip(), n + 1
+    return "\n".join(lines)
 
 
 def table(layout: Layout) -> list[list[str]]:

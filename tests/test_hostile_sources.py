@@ -256,9 +256,9 @@ def _no_jpn(monkeypatch, tmp):
 
 
 def _tesseract_fails(monkeypatch, tmp):
-    import pytesseract
+    from pipeline.ingest import scan
 
-    monkeypatch.setattr(pytesseract, "image_to_data", _raise(pytesseract.TesseractError(1, "Segmentation fault in page layout")))
+    monkeypatch.setattr(scan, "ocr_words", _raise(RuntimeError("Tesseract: Segmentation fault in page layout")))
 
 
 def _opencv_fails(monkeypatch, tmp):
@@ -375,7 +375,7 @@ CASES = [
     Case("pdf-no-jpn-traineddata", _monkeypatched_pdf(lambda t: image_pdf([ruled_scan()]), _no_jpn, "scan2.pdf"),
          ("scan2.pdf:1ページ", "jpn.traineddata", "tesseract-ocr-jpn")),
     Case("pdf-tesseract-fails", _monkeypatched_pdf(lambda t: image_pdf([ruled_scan()]), _tesseract_fails, "scan3.pdf"),
-         ("scan3.pdf:1ページ", "TesseractError")),
+         ("scan3.pdf:1ページ", "Segmentation fault in page layout")),
     Case("pdf-over-max-cell-chars", lambda d, m, t: (long_cell_pdf(d / "longcell.pdf", LIMITS.max_cell_chars + 2000), add_source(d, "longcell.pdf", "pdf"), "longcell.pdf")[2],
          ("longcell.pdf:1ページ", "セルの文字が多すぎます", "max_cell_chars")),
     Case("pdf-over-max-file-bytes", lambda d, m, t: (sparse(d / "big.pdf", LIMITS.max_file_bytes + 1), add_source(d, "big.pdf", "pdf"), "big.pdf")[2],

@@ -4,7 +4,8 @@
     → grid: row and column boundaries; a cell whose top (left) border is missing is spanned
     → text: the page's own text layer (a scanner's OCR layer), or Tesseract ``jpn`` on each
             column strip with the ruling erased, the paper whitened, specks removed and lines set
-            close spread apart, run on both cores; circled numbers at line starts checked by shape
+            close spread apart, run on both cores (one Tesseract per core, in process: tesserocr,
+            its model loaded once, not once per strip); circled numbers at line starts checked by shape
     → the same ``PageRead`` as a born-digital page.
 
 A born-digital page whose text layer is unusable keeps its vector grid and only gets its text here.
@@ -18,6 +19,7 @@ import functools
 import os
 import re
 import subprocess
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +35,6 @@ from .failures import cell_error, grid_error, page_error, pymupdf_quiet
 Box = tuple[float, float, float, float]
 INK = 160  # grey level below which a pixel is ink
 FAINT_INK = 200  # below which a pixel is part of a glyph's shape (a thin Mincho circle, blurred, is lighter than INK)
-OCR_CONFIG = "--psm 6"
 MARGIN = 16  # pixels of paper put around a region before OCR
 MAX_RENDER_SIDE = 10_000  # pixels: a larger page is rendered at a lower resolution (A3 at 300 dpi is 4,961)
 NO_TESSERACT = ("文字層のないページを読む Tesseract（tesseract コマンド）が見つかりません。"
@@ -72,28 +73,84 @@ def render(path: Path, index: int, dpi: int) -> tuple[np.ndarray, float]:
 def tesseract_problem() -> str | None:
     """What keeps Tesseract from reading Japanese here (``NO_TESSERACT`` or ``NO_JPN``), or ``None``.
 
-    Asked anew each time (pytesseract caches its own answers): ``tesseract --list-langs``.
+    Asked anew each time (pytesseract caches its own answers): ``tesseract --list-langs``, which also
+    says where the language data is (``tessdata``) for the Tesseract the reader runs in process.
     """
+    found = _list_langs()
+    if found is None:
+        return NO_TESSERACT
+    return None if "jpn" in found[1] else NO_JPN
+
+
+def _list_langs() -> tuple[str | None, set[str]] | None:
+    """``tesseract --list-langs``: (the data folder it names, the languages), or ``None`` if it does not run."""
     import pytesseract
 
     command = pytesseract.pytesseract.tesseract_cmd
     try:
         found = subprocess.run([command, "--list-langs"], capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
-        return NO_TESSERACT
+        return None
     if found.returncode != 0:
-        return NO_TESSERACT
-    languages = {line.strip() for line in found.stdout.decode("utf-8", errors="replace").splitlines()[1:]}
-    return None if "jpn" in languages else NO_JPN
+        return None
+    lines = found.stdout.decode("utf-8", errors="replace").splitlines()
+    folder = re.search(r'"(.+)"', lines[0]) if lines else None
+    return (folder.group(1) if folder else None), {line.strip() for line in lines[1:]}
+
+
+@functools.lru_cache(maxsize=1)
+def tessdata() -> str | None:
+    """The folder of Tesseract's language data, as the ``tesseract`` command finds it (with
+    ``TESSDATA_PREFIX`` if set); ``None`` lets the engine look on its own."""
+    found = _list_langs()
+    return found[0] if found else os.environ.get("TESSDATA_PREFIX")
+
+
+_engines = threading.local()
+
+
+def engine(kind: str = "block"):
+    """This thread's Tesseract ``jpn``, loaded once per thread: ``"block"`` reads a region as one block
+    of lines (``--psm 6``); ``"circled"`` reads one character, circled numbers only."""
+    api = getattr(_engines, kind, None)
+    if api is None:
+        from tesserocr import PSM, PyTessBaseAPI
+
+        api = PyTessBaseAPI(path=tessdata() or "", lang="jpn", psm=PSM.SINGLE_BLOCK if kind == "block" else PSM.SINGLE_CHAR)
+        if kind == "circled":
+            api.SetVariable("tessedit_char_whitelist", _CIRCLED)
+        setattr(_engines, kind, api)
+    return api
+
+
+def ocr_words(image: np.ndarray) -> list[tuple[str, int, int, int, int]]:
+    """Tesseract's words in a grey image: (text, left, top, right, bottom) in its pixels.
+
+    >>> ocr_words(np.full((40, 40), 255, dtype=np.uint8))
+    []
+    """
+    from PIL import Image
+    from tesserocr import RIL, iterate_level
+
+    api = engine("block")
+    api.SetImage(Image.fromarray(image))
+    api.Recognize()
+    words = []
+    for word in iterate_level(api.GetIterator(), RIL.WORD):
+        try:
+            text = word.GetUTF8Text(RIL.WORD)
+        except RuntimeError:  # tesserocr's 「No text returned」: an empty page
+            break
+        if text and text.strip():
+            words.append((text.strip(), *word.BoundingBox(RIL.WORD)))
+    return words
 
 
 def ocr_error(path: Path, number: int, exc: BaseException) -> str:
     """The one line for an OCR failure: Tesseract or its jpn data missing, or the page unreadable."""
-    import pytesseract
-
-    if isinstance(exc, pytesseract.TesseractNotFoundError):
+    if isinstance(exc, (ImportError, OSError)) and "tesserocr" in str(exc):
         return f"{path}:{number}ページ: {NO_TESSERACT}"
-    if isinstance(exc, pytesseract.TesseractError) and re.search(r"Failed loading language|jpn\.traineddata|Error opening data file", str(exc)):
+    if isinstance(exc, RuntimeError) and re.search(r"Failed to init API|tessdata|traineddata", str(exc)):
         return f"{path}:{number}ページ: {NO_JPN}"
     return page_error(path, number, exc)
 
@@ -305,24 +362,17 @@ def _next(xs: list[float], x: float) -> float:
 
 def ocr_region(image: np.ndarray, box: tuple[int, int, int, int]) -> list[Glyph]:
     """Tesseract ``jpn`` over one region; words with boxes in page pixels, item numbers mended."""
-    import pytesseract
-    from PIL import Image
-
     x0, y0, x1, y1 = box
     crop = image[max(0, y0):y1, max(0, x0):x1]
     if crop.size == 0 or (crop < INK).sum() < 20:
         return []
     spread, rows = spread_lines(crop)
     padded = np.pad(spread, MARGIN, constant_values=255)  # Tesseract finds lines better with paper around them
-    data = pytesseract.image_to_data(Image.fromarray(padded), lang="jpn", config=OCR_CONFIG, output_type=pytesseract.Output.DICT)
     words = []
     last = len(rows) - 1
-    for n, text in enumerate(data["text"]):
-        if text and text.strip():
-            left = x0 - MARGIN + data["left"][n]
-            top = min(last, max(0, data["top"][n] - MARGIN))
-            bottom = min(last, max(0, data["top"][n] + data["height"][n] - 1 - MARGIN))
-            words.append(Glyph(text.strip(), left, y0 + rows[top], left + data["width"][n], y0 + rows[bottom] + 1))
+    for text, left, top, right, bottom in ocr_words(padded):
+        top, bottom = min(last, max(0, top - MARGIN)), min(last, max(0, bottom - 1 - MARGIN))
+        words.append(Glyph(text, x0 - MARGIN + left, y0 + rows[top], x0 - MARGIN + right, y0 + rows[bottom] + 1))
     lines = visual_lines(words)
     # Where the column's text starts: most lines start there (a line whose number OCR lost starts an
     # em later); the cell's padding before it is not a gap where a number was lost.
@@ -591,10 +641,8 @@ def match_circled(image: np.ndarray, region: tuple[int, int, int, int], height: 
 def _read_circled(image: np.ndarray, region: tuple[int, int, int, int], height: int) -> str:
     """Read the first character in a small region as one circled number (Tesseract, ①…⑳ only), if its
     ink is a round mark of about ``height``."""
-    import pytesseract
-    from PIL import Image
-
     import cv2
+    from PIL import Image
 
     glyph = first_glyph(image, region, height)
     if glyph is None or (glyph < INK).sum() < 20:
@@ -605,8 +653,9 @@ def _read_circled(image: np.ndarray, region: tuple[int, int, int, int], height: 
     if glyph.shape[0] < 40:  # Tesseract reads a lone small glyph better drawn larger (measured: 15 → 20 of 20 at 19 px)
         glyph = cv2.resize(glyph, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
     glyph = np.pad(glyph, 12, constant_values=255)
-    found = pytesseract.image_to_string(Image.fromarray(glyph), lang="jpn",
-                                        config=f"--psm 10 -c tessedit_char_whitelist={_CIRCLED}").strip()
+    api = engine("circled")
+    api.SetImage(Image.fromarray(glyph))
+    found = api.GetUTF8Text().strip()
     return found if len(found) == 1 and found in _CIRCLED else ""
 
 

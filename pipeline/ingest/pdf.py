@@ -255,11 +255,11 @@ def clipped_chars(page, shown: int) -> list[tuple[str, float, float, float, floa
         return []
     # TEXT_CLIP (= TEXT_MEDIABOX_CLIP in PyMuPDF 1.2x) leaves out what clipping paths hide whole
     flags = pymupdf.TEXT_PRESERVE_WHITESPACE
-    every, shown = (_rawchars(page.get_text("rawdict", flags=f)) for f in (flags, flags | pymupdf.TEXT_CLIP))
-    if len(every) == len(shown):
+    every, visible = (_rawchars(page.get_text("rawdict", flags=f)) for f in (flags, flags | pymupdf.TEXT_CLIP))
+    if len(every) == len(visible):
         return []
-    left = set(shown)
-    return [c for c in every if c not in left]
+    kept = set(visible)
+    return [c for c in every if c not in kept]
 
 
 def _rawchars(raw: dict) -> list[tuple[str, float, float, float, float]]:

@@ -54,17 +54,23 @@ def bare_tesseract(path: Path, workers: int = 2) -> None:
     many pages at a time as there are workers."""
     from concurrent.futures import ThreadPoolExecutor
 
-    import pymupdf
     import pytesseract
+
+    images = page_images(path)
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda image: pytesseract.image_to_string(image, lang="jpn", config="--psm 6"), images))
+
+
+def page_images(path: Path) -> list:
+    """Each page of a PDF as a grey PIL image at the reader's dpi."""
+    import pymupdf
     from PIL import Image
 
     from pipeline.ingest.pdf import RENDER_DPI
 
     with pymupdf.open(path) as doc:
-        images = [Image.frombytes("L", (p.width, p.height), p.samples)
-                  for p in (page.get_pixmap(dpi=RENDER_DPI, colorspace=pymupdf.csGRAY) for page in doc)]
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda image: pytesseract.image_to_string(image, lang="jpn", config="--psm 6"), images))
+        return [Image.frombytes("L", (p.width, p.height), p.samples)
+                for p in (page.get_pixmap(dpi=RENDER_DPI, colorspace=pymupdf.csGRAY) for page in doc)]
 
 
 def bare_tesserocr(path: Path, workers: int = 2) -> None:
@@ -72,16 +78,11 @@ def bare_tesserocr(path: Path, workers: int = 2) -> None:
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    import pymupdf
-    from PIL import Image
     from tesserocr import PSM, PyTessBaseAPI
 
-    from pipeline.ingest.pdf import RENDER_DPI
     from pipeline.ingest.scan import tessdata
 
-    with pymupdf.open(path) as doc:
-        images = [Image.frombytes("L", (p.width, p.height), p.samples)
-                  for p in (page.get_pixmap(dpi=RENDER_DPI, colorspace=pymupdf.csGRAY) for page in doc)]
+    images = page_images(path)
     local = threading.local()
 
     def read(image):

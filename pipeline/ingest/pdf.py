@@ -227,19 +227,21 @@ def layer_glyphs(page, *, repair: bool, hidden: list[tuple[str, float, float, fl
     Calc draws the text of a merged cell that goes on over a page break on each page, off the page or
     clipped to the cell."""
     glyphs = []
-    width, height = page.width, page.height
     hidden_at = {(round(x0), text): (top, bottom) for text, x0, top, x1, bottom in hidden}
     for c in page.chars:
         text = c["text"]
-        if not text or (text.isspace() and text != " "):
-            continue
-        if c["bottom"] <= 0 or c["top"] >= height or c["x1"] <= 0 or c["x0"] >= width:
+        if not text or (text.isspace() and text != " ") or not on_page(c, page):
             continue
         span = hidden_at.get((round(c["x0"]), text))
         if span and span[0] - 1 <= (c["top"] + c["bottom"]) / 2 <= span[1] + 1:
             continue
         glyphs.append(Glyph(repair_char(text) if repair else text, c["x0"], c["top"], c["x1"], c["bottom"]))
     return glyphs
+
+
+def on_page(c: dict, page) -> bool:
+    """Whether a pdfplumber character is drawn on the page, not off it."""
+    return c["bottom"] > 0 and c["top"] < page.height and c["x1"] > 0 and c["x0"] < page.width
 
 
 def clipped_chars(page, shown: int) -> list[tuple[str, float, float, float, float]]:
@@ -342,8 +344,7 @@ def _read_page(page, doc, index: int, table: PdfTable, *, limits: Limits):
         table.repairs[number] = findings
     glyphs = None
     if state in ("usable", "repairable"):
-        shown = sum(not c["text"].isspace() and c["bottom"] > 0 and c["top"] < page.height and c["x1"] > 0
-                    and c["x0"] < page.width for c in page.chars)
+        shown = sum(not c["text"].isspace() and on_page(c, page) for c in page.chars)
         glyphs = layer_glyphs(page, repair=state == "repairable", hidden=clipped_chars(doc.load_page(index), shown))
     if glyphs and not grids and invisible_text(doc.load_page(index)):
         # A scanner's OCR layer: whole-page words that run across cell borders. Read it again.
@@ -373,18 +374,34 @@ def sliver_row(edges: list[dict], *, slack: float = 2.0) -> float | None:
     >>> sliver_row([v(0), v(100), h(10), h(22), h(24, 0, 80), h(60)]), sliver_row([v(0), v(100), h(10), h(22), h(22.75)])
     (24, None)
     """
+    sides = _table_sides(edges, slack)
+    if sides is None:
+        return None
+    left, right, _ = sides
+    tops = sorted({round(e["top"], 1) for e in edges if e["orientation"] == "h" and e["x1"] > left and e["x0"] < right})
+    ys = [y for y in tops if _closed_share(edges, y, left, right, slack=0.05) >= 0.5]
+    # the two edges of one rule drawn as a thin rectangle (Chromium: 0.75 pt) are not a row
+    return next((b for a, b in zip(ys, ys[1:]) if 1.5 < b - a <= 3.5), None)
+
+
+def _table_sides(edges: list[dict], slack: float) -> tuple[float, float, float] | None:
+    """The left and right of the table's vertical rules and their lowest end, or ``None`` with fewer than two."""
     verticals = [e for e in edges if e["orientation"] == "v" and e["bottom"] - e["top"] > slack]
     if len(verticals) < 2:
         return None
-    left, right = min(e["x0"] for e in verticals), max(e["x1"] for e in verticals)
-    reach: dict[float, float] = {}
-    for e in edges:
-        if e["orientation"] == "h" and e["x1"] > left and e["x0"] < right:
-            y = round(e["top"], 1)
-            reach[y] = reach.get(y, 0.0) + min(e["x1"], right) - max(e["x0"], left)
-    ys = sorted(y for y, width in reach.items() if width >= 0.5 * (right - left))
-    # the two edges of one rule drawn as a thin rectangle (Chromium: 0.75 pt) are not a row
-    return next((b for a, b in zip(ys, ys[1:]) if 1.5 < b - a <= 3.5), None)
+    return min(e["x0"] for e in verticals), max(e["x1"] for e in verticals), max(e["bottom"] for e in verticals)
+
+
+def _closed_share(edges: list[dict], y: float, left: float, right: float, *, slack: float) -> float:
+    """How much of the width from ``left`` to ``right`` horizontal rules at ``y`` (± ``slack``) close."""
+    closing = sorted((max(e["x0"], left), min(e["x1"], right)) for e in edges
+                     if e["orientation"] == "h" and abs(e["top"] - y) <= slack and e["x1"] > left and e["x0"] < right)
+    covered, reach = 0.0, left
+    for x0, x1 in closing:
+        if x1 > reach:
+            covered += x1 - max(x0, reach)
+            reach = x1
+    return covered / (right - left) if right > left else 1.0
 
 
 def table_foot(edges: list[dict], *, slack: float = 2.0) -> tuple[float | None, bool]:
@@ -404,19 +421,11 @@ def table_foot(edges: list[dict], *, slack: float = 2.0) -> tuple[float | None, 
     >>> table_foot([v(0), v(50), h(10), h(100)])
     (None, False)
     """
-    verticals = [e for e in edges if e["orientation"] == "v" and e["bottom"] - e["top"] > slack]
-    if len(verticals) < 2:
+    sides = _table_sides(edges, slack)
+    if sides is None:
         return None, False
-    left, right = min(e["x0"] for e in verticals), max(e["x1"] for e in verticals)
-    foot = max(e["bottom"] for e in verticals)
-    closing = sorted((max(e["x0"], left), min(e["x1"], right)) for e in edges
-                     if e["orientation"] == "h" and abs(e["top"] - foot) <= slack and e["x1"] > left and e["x0"] < right)
-    covered, reach = 0.0, left
-    for x0, x1 in closing:
-        if x1 > reach:
-            covered += x1 - max(x0, reach)
-            reach = x1
-    share = covered / (right - left) if right > left else 1.0
+    left, right, foot = sides
+    share = _closed_share(edges, foot, left, right, slack=slack)
     if share >= 0.99:
         return None, False
     return foot, share < 0.5

@@ -102,6 +102,16 @@ def test_every_ci_seed_on_the_whole_table(seed, tmp_path):
     check(evaluate(seed, tmp_path))
 
 
+# Seeds once held out where reading them showed a producer habit (now looked at, so tuning seeds):
+# Calc prints a merged cell that runs over a page break on both pages, clipped to the cell (106, 110:
+# 97.9% and 98.7% of cells before); reportlab leaves an empty row 2 pt tall of a row cut at the page
+# end (123: 88.4%, the next row joined onto the cut one).
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [106, 110, 123])
+def test_seeds_that_showed_a_producer_habit(seed, tmp_path):
+    check(evaluate(seed, tmp_path))
+
+
 # --- scans of the producers' PDFs ----------------------------------------------------------------------
 # Image-only scans (±1° skew, speckle, slight blur) read by OCR. Issue 9's floor over a set of seeds is
 # ≥ 98% of IDs, ≤ 1% wrong, requirement texts CER ≤ 3% after correction; the slow test holds it on

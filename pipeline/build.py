@@ -24,7 +24,9 @@ from .errors import OutputError, describe_os_error
 from .ingest import Edition, ingest, load_editions
 from .link import Linked, link, sections
 from .model import PROBLEM_CODES, VOLUMES
+from .model import Source, TableRow
 from .normalize import normalize_rows
+from .place import LOOSE_CODES, Placed, load_placements, loose_items, place
 from .store import edition_folders, load_requirements, write_edition
 
 
@@ -65,14 +67,20 @@ def read_editions(raw_dir: Path, *, timings: Timings | None = None) -> list[Edit
             got = ingest(edition)
         with timings.stage("normalize"):
             rows = normalize_rows(got.rows)
+        with timings.stage("place"):
+            placements = load_placements(edition.folder, limits=edition.limits)
+            placed = place(rows, loose_items(got.problems), toc=edition.toc, overrides=placements)
         with timings.stage("correct"):
             overrides = load_overrides(edition.folder, limits=edition.limits)
-            trail = correct_rows(rows, overrides=overrides) + numbering(rows) + reading_fixes(got.problems)
+            unplaced_row = TableRow(Source(""), items=[u.item for u in placed.unplaced])
+            trail = (correct_rows(placed.rows + [unplaced_row], overrides=overrides) + numbering(placed.rows)
+                     + reading_fixes([p for p in got.problems if p.code not in LOOSE_CODES]))
         with timings.stage("link"):
-            linked = link(rows, edition=edition.name)
+            linked = link(placed.rows, edition=edition.name, unplaced=placed.unplaced)
         with timings.stage("correct"):
             trail += [c for r in linked.requirements for c in consensus(r)] + unused_overrides(overrides)
-        outputs.append(EditionOutput(edition, linked, make_report(edition, got, linked, trail), trail, got.warnings))
+        report = make_report(edition, got, linked, trail, placed)
+        outputs.append(EditionOutput(edition, linked, report, trail, got.warnings))
     return outputs
 
 
@@ -83,15 +91,16 @@ def write_data(outputs: list[EditionOutput], folder: Path, *, timings: Timings |
         for output in outputs:
             toc = [(e.volume, e.section, e.title) for e in output.edition.toc.entries]
             write_edition(folder / output.edition.name, output.linked.requirements, output.linked.correlations,
-                          sections(output.linked.requirements, toc), output.report, output.corrections)
+                          sections(output.linked.requirements, toc), output.report, output.corrections, output.linked.unplaced)
     index_into(folder, timings=timings)
     return data_stamp(folder)
 
 
-def make_report(edition: Edition, got, linked: Linked, trail: list[Correction]) -> dict:
-    """The run report of one edition: counts, and everything that could not be placed, and why."""
+def make_report(edition: Edition, got, linked: Linked, trail: list[Correction], placed: Placed) -> dict:
+    """The run report of one edition: counts; what was placed other than as read, split, renumbered or
+    read twice, and why; what could not be placed (in full); what else could not be read."""
     per_volume = Counter(r.volume for r in linked.requirements)
-    codes = Counter(p.code for p in got.problems)
+    codes = Counter(u.code for u in placed.unplaced)
     return {
         "edition": edition.name,
         "title": edition.title,
@@ -99,11 +108,14 @@ def make_report(edition: Edition, got, linked: Linked, trail: list[Correction]) 
         "lines_read": got.units_read,
         **({"pages_read": len(got.pages)} if got.pages else {}),
         "rows_read": len(got.rows),
-        "items_read": sum(len(r.items) for r in got.rows),
+        "items_read": sum(len(r.items) for r in got.rows) + sum(1 for p in got.problems if p.code in LOOSE_CODES and p.item),
         "requirements": {"total": len(linked.requirements), **{v: per_volume.get(v, 0) for v in VOLUMES}},
         "correlations": len(linked.correlations),
-        "not_placed": {"total": len(got.problems), "by_code": {c: {"count": n, "reason": PROBLEM_CODES[c]} for c, n in sorted(codes.items())}},
-        "problems": [p.to_dict() for p in got.problems],
+        "not_placed": {"total": len(placed.unplaced), "records": len(linked.unplaced),
+                       "by_code": {c: {"count": n, "reason": PROBLEM_CODES[c]} for c, n in sorted(codes.items())}},
+        "unplaced": [u.to_dict() for u in linked.unplaced],
+        "placements": placed.decisions,
+        "problems": [p.to_dict() for p in got.problems if p.code not in LOOSE_CODES],
         "conflicts": linked.conflicts,
         **({"pages": got.pages} if got.pages else {}),
         "corrections": dict(sorted(Counter(c.status for c in trail).items())),

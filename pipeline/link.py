@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .correct import references
-from .model import VOLUMES, Correlation, Item, Requirement, Source, TableRow, Variant, id_key, section_key
+from .model import PLACEMENTS, VOLUMES, Correlation, Item, Requirement, Source, TableRow, Unplaced, Variant, id_key, section_key
 
 
 @dataclass
@@ -14,12 +14,17 @@ class Linked:
     requirements: list[Requirement]
     correlations: list[Correlation]
     conflicts: list[dict] = field(default_factory=list)  # IDs read with more than one text
+    unplaced: list[Unplaced] = field(default_factory=list)
 
 
-def link(rows: list[TableRow], *, edition: str) -> Linked:
-    """Given normalized rows, return requirements (one per ID) and correlations (one per distinct row)."""
+def link(rows: list[TableRow], *, edition: str, unplaced: list | None = None) -> Linked:
+    """Given placed rows (and the readings ``place`` left unplaced), return requirements (one per ID),
+    correlations (one per distinct row) and the unplaced records (one per text)."""
     requirements, conflicts = _requirements(rows, edition=edition)
-    return Linked(requirements, _correlations(rows, edition=edition), conflicts)
+    correlations = _correlations(rows, edition=edition)
+    records = _unplaced(unplaced or [], edition=edition)
+    _explain_uncorrelated(requirements, correlations, rows, records)
+    return Linked(requirements, correlations, conflicts, records)
 
 
 def _requirements(rows: list[TableRow], *, edition: str) -> tuple[list[Requirement], list[dict]]:
@@ -39,6 +44,8 @@ def _requirements(rows: list[TableRow], *, edition: str) -> tuple[list[Requireme
         chosen = ranked[0]
         titles = Counter(item.section_title for item in items)
         first = chosen[0]
+        decided = next((i for i in items if i.how == "read"), None) or items[0]
+        placement = {"how": decided.how, "reason": PLACEMENTS[decided.how], **({"detail": decided.detail} if decided.detail else {})}
         requirement = Requirement(
             id=req_id,
             edition=edition,
@@ -50,6 +57,8 @@ def _requirements(rows: list[TableRow], *, edition: str) -> tuple[list[Requireme
             raw_text=first.raw_text,
             sources=_sources(item.source for item in items),
             variants=[Variant(g[0].text, g[0].raw_text, _sources(i.source for i in g)) for g in ranked[1:]],
+            placement=placement,
+            numbers_read=sorted({i.number_read for i in items if i.number_read}),
         )
         requirements.append(requirement)
         if requirement.variants:
@@ -73,6 +82,50 @@ def _correlations(rows: list[TableRow], *, edition: str) -> list[Correlation]:
             if entry not in correlation.notes:
                 correlation.notes.append(entry)
     return [merged[k] for k in sorted(merged, key=lambda k: [id_key(i) for i in k.split("+")])]
+
+
+def _unplaced(loose: list, *, edition: str) -> list[Unplaced]:
+    """One record per unplaced ID (``place`` gave readings of one text one ID), with its readings."""
+    by_id: dict[str, list] = defaultdict(list)
+    for entry in loose:
+        by_id[entry.item.id].append(entry)
+    records = []
+    for key, entries in by_id.items():
+        items = [e.item for e in entries]
+        readings: dict[str, list[Item]] = {}
+        for item in items:
+            readings.setdefault(item.text, []).append(item)
+        ranked = sorted(readings.values(), key=lambda group: -len(group))
+        first, head = ranked[0][0], entries[0]
+        records.append(Unplaced(
+            id=key, edition=edition, text=first.text, raw_text=first.raw_text, sources=_sources(i.source for i in items),
+            code=head.code, reason=head.reason, volume=first.volume or None, section=first.section or None,
+            section_title=first.section_title, item=first.number_read or first.item,
+            variants=[Variant(g[0].text, g[0].raw_text, _sources(i.source for i in g)) for g in ranked[1:]]))
+    return sorted(records, key=lambda r: (r.sources[0].file, r.sources[0].page or 0, r.sources[0].line or 0, r.id))
+
+
+def _explain_uncorrelated(requirements: list[Requirement], correlations: list[Correlation], rows: list[TableRow],
+                          unplaced: list[Unplaced]) -> None:
+    """A requirement with no correlation says why: its rows' other cells could not be placed, or hold none."""
+    linked = {i for c in correlations for i in c.ids()}
+    row_key = lambda s: (s.file, s.page, s.line)  # noqa: E731
+    unplaced_at: dict[tuple, list[str]] = defaultdict(list)
+    for record in unplaced:
+        for s in record.sources:
+            unplaced_at[row_key(s)].append(record.id)
+    rows_of: dict[str, list[TableRow]] = defaultdict(list)
+    for row in rows:
+        for item in row.items:
+            rows_of[item.id].append(row)
+    for req in requirements:
+        if req.id in linked:
+            continue
+        beside = sorted({u for row in rows_of[req.id] for u in unplaced_at.get(row_key(row.source), [])})
+        if beside:
+            req.correlation_note = f"この行の他の編の遵守事項は配置できなかった（{'、'.join(beside)}）"
+        else:
+            req.correlation_note = "相関表のこの行に他の編の遵守事項が読めない（サンプルが表の一部のため、またはその編に対応する事項がない）"
 
 
 def sections(requirements: list[Requirement], toc: list[tuple[str, str, str]]) -> list[dict]:

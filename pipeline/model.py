@@ -74,10 +74,14 @@ class Item:
     section_title: str = ""
     text: str = ""  # filled by normalize
     heading_read: str = ""  # the 記載箇所 title as the source gave it (OCR noise and all)
+    number_read: int = 0  # the circled number as read, where ``place`` gave the item another (0: as read)
+    how: str = "read"  # how its section and number were decided: one of ``PLACEMENTS``
+    detail: str = ""  # why, in words, where ``how`` is not "read"
+    key: str = ""  # the ``unplaced-…`` ID of an item that could not be placed
 
     @property
     def id(self) -> str:
-        return requirement_id(self.volume, self.section, self.item)
+        return self.key or requirement_id(self.volume, self.section, self.item)
 
 
 @dataclass
@@ -100,6 +104,15 @@ class TableRow:
     notes: list[Note] = field(default_factory=list)
 
 
+# How a requirement's volume, section and number were decided (``place``).
+PLACEMENTS = {
+    "read": "記載箇所と番号をそのまま読んだ",
+    "toc-title": "記載箇所の節を目次の見出しとの類似で決めた",
+    "sequence": "前後の行の節と番号の並びから決めた",
+    "same-text": "同じ本文が別の行で配置されていた",
+    "override": "メンテナーの指定（placements.tsv）",
+}
+
 PROBLEM_CODES = {
     "no-section": "記載箇所（節）が読めない",
     "ambiguous-section": "記載箇所のセルに節が複数あり、遵守事項との対応が分からない",
@@ -111,6 +124,7 @@ PROBLEM_CODES = {
     "header-label": "見出し行の編名が OCR で崩れていたのを、最も近い編名として読んだ",
     "section-from-title": "記載箇所の節番号が目次の見出しと合わず、見出しから節を決めた（OCR の数字の読み違い）",
     "unreadable-line": "表の一部として読めない行",
+    "number-clash": "同じ節の同じ番号に別の本文があり、前後の並びからも番号が決まらない",
 }
 
 
@@ -127,6 +141,7 @@ class Problem:
     volume: str | None = None
     item: int | None = None
     detail: str = ""
+    sections: tuple[str, ...] = ()  # sections the item could belong to, where the table suggests some
 
     def __post_init__(self):
         if self.code not in PROBLEM_CODES:
@@ -168,6 +183,9 @@ class Requirement:
     raw_text: str
     sources: list[Source]
     variants: list[Variant] = field(default_factory=list)
+    placement: dict = field(default_factory=lambda: {"how": "read"})  # {"how": PLACEMENTS key, "detail": …}
+    numbers_read: list[int] = field(default_factory=list)  # other numbers the source gave it (read twice, renumbered)
+    correlation_note: str = ""  # why it has no correlation, where it has none
 
     def to_dict(self) -> dict:
         return {
@@ -182,6 +200,9 @@ class Requirement:
             "raw_text": self.raw_text,
             "sources": [s.to_dict() for s in self.sources],
             "variants": [v.to_dict() for v in self.variants],
+            "placement": self.placement,
+            "numbers_read": self.numbers_read,
+            **({"correlation_note": self.correlation_note} if self.correlation_note else {}),
         }
 
     @classmethod
@@ -197,7 +218,45 @@ class Requirement:
             raw_text=data["raw_text"],
             sources=[Source.from_dict(s) for s in data["sources"]],
             variants=[Variant(v["text"], v["raw_text"], [Source.from_dict(s) for s in v["sources"]]) for v in data.get("variants", [])],
+            placement=data.get("placement", {"how": "read"}),
+            numbers_read=data.get("numbers_read", []),
+            correlation_note=data.get("correlation_note", ""),
         )
+
+
+@dataclass
+class Unplaced:
+    """A 遵守事項 read in the table that could not be given an ID: kept with its full text, where it
+    was read and why, under an ID (``unplaced-<line or page>-<n>``) that never clashes with a real one.
+    Volume and section are filled as far as the table tells them."""
+
+    id: str
+    edition: str
+    text: str
+    raw_text: str
+    sources: list[Source]
+    code: str  # a ``PROBLEM_CODES`` key, or "number-clash"
+    reason: str
+    volume: str | None = None
+    section: str | None = None
+    section_title: str = ""
+    item: int | None = None  # the number as read
+    variants: list[Variant] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        data = {
+            "id": self.id, "edition": self.edition, "text": self.text, "raw_text": self.raw_text,
+            "sources": [s.to_dict() for s in self.sources], "code": self.code, "reason": self.reason,
+            "volume": self.volume, "volume_name": VOLUME_NAMES.get(self.volume or ""), "section": self.section,
+            "section_title": self.section_title, "item": self.item, "variants": [v.to_dict() for v in self.variants],
+        }
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Unplaced:
+        return cls(data["id"], data["edition"], data["text"], data["raw_text"], [Source.from_dict(s) for s in data["sources"]],
+                   data["code"], data["reason"], data.get("volume"), data.get("section"), data.get("section_title", ""),
+                   data.get("item"), [Variant(v["text"], v["raw_text"], [Source.from_dict(s) for s in v["sources"]]) for v in data.get("variants", [])])
 
 
 @dataclass

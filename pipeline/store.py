@@ -7,13 +7,14 @@ import json
 from pathlib import Path
 
 from .errors import NotBuiltError
-from .model import Correlation, Requirement
+from .model import Correlation, Requirement, Unplaced
 
 REQUIREMENTS = "requirements.jsonl"
 CORRELATIONS = "correlations.jsonl"
 SECTIONS = "sections.jsonl"
 REPORT = "report.json"
 CORRECTIONS = "corrections.tsv"
+UNPLACED = "unplaced.jsonl"
 
 
 def dumps(record: dict) -> str:
@@ -21,7 +22,7 @@ def dumps(record: dict) -> str:
 
 
 def write_edition(folder: Path, requirements: list[Requirement], correlations: list[Correlation], sections: list[dict], report: dict,
-                  corrections: list | None = None) -> None:
+                  corrections: list | None = None, unplaced: list[Unplaced] = ()) -> None:
     """Write one edition's outputs into ``folder`` (a new folder inside a build's staging folder)."""
     from .correct import write_trail
 
@@ -30,6 +31,7 @@ def write_edition(folder: Path, requirements: list[Requirement], correlations: l
     (folder / SECTIONS).write_text("".join(dumps(s) + "\n" for s in sections), encoding="utf-8")
     (folder / REQUIREMENTS).write_text("".join(dumps(r.to_dict()) + "\n" for r in requirements), encoding="utf-8")
     (folder / CORRELATIONS).write_text("".join(dumps(c.to_dict()) + "\n" for c in correlations), encoding="utf-8")
+    (folder / UNPLACED).write_text("".join(dumps(u.to_dict()) + "\n" for u in unplaced), encoding="utf-8")
     (folder / REPORT).write_text(json.dumps(report, ensure_ascii=False, sort_keys=True, indent=1) + "\n", encoding="utf-8")
 
 
@@ -52,3 +54,9 @@ def load_requirements(out_dir: Path) -> list[Requirement]:
 
 def load_correlations(out_dir: Path) -> list[Correlation]:
     return [Correlation.from_dict(d) for folder in edition_folders(out_dir) for d in read_jsonl(folder / CORRELATIONS)]
+
+
+def load_unplaced(out_dir: Path) -> list[Unplaced]:
+    """The items read but not placed, every edition (an edition extracted before they were kept has none)."""
+    return [Unplaced.from_dict(d) for folder in edition_folders(out_dir) if (folder / UNPLACED).exists()
+            for d in read_jsonl(folder / UNPLACED)]

@@ -20,6 +20,7 @@ to write the corpus.
 
 from __future__ import annotations
 
+import difflib
 import io
 import json
 import re
@@ -91,6 +92,25 @@ def truth_texts(truth: dict) -> dict[str, list[str]]:
                 if item[1:].strip() not in texts.setdefault(key, []):
                     texts[key].append(item[1:].strip())
     return texts
+
+
+def truth_clashes(truth: dict) -> int:
+    """How many texts of the truth share their number with another text of their section (the table
+    cannot tell which of them holds it: a reader should leave one unplaced, not merge them)."""
+    holders: dict[str, set[str]] = {}
+    for row in truth["rows"]:
+        for volume, ids in _row_ids(row).items():
+            section = row[volume]["places"][0].split()[0].rstrip(".")
+            for item in row[volume]["items"]:
+                holders.setdefault(f"{volume}-{section}-{CIRCLED.index(item[0]) + 1}", set()).add(item[1:].strip())
+    def distinct(texts: set[str]) -> int:  # readings of one text differ a little (the truth keeps the table's variants)
+        kept: list[str] = []
+        for text in sorted(texts):
+            if not any(difflib.SequenceMatcher(None, text, k).ratio() >= 0.8 for k in kept):
+                kept.append(text)
+        return len(kept)
+
+    return sum(distinct(texts) - 1 for texts in holders.values())
 
 
 def truth_links(truth: dict) -> set[str]:

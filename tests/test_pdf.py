@@ -22,6 +22,7 @@ from .corpus import (
     bad_pdfs,
     load_truth,
     make,
+    truth_clashes,
     truth_ids,
     truth_links,
     wrap,
@@ -107,13 +108,13 @@ def test_born_digital_build_gives_the_ids_and_links_of_the_ocr_text(corpus, vari
     assert (tmp_path / "site" / "index.html").exists()
     pdf_reqs = jsonl(tmp_path / "extracted" / "6.0" / "requirements.jsonl")
     ocr_reqs = jsonl(kb / "extracted" / "6.0" / "requirements.jsonl")
-    assert [r["id"] for r in pdf_reqs] == [r["id"] for r in ocr_reqs]
     assert {r["id"] for r in pdf_reqs} == truth_ids(TRUTH)
+    # The OCR text holds more: items outside the truth's rows that ``place`` put by sequence or title.
+    assert truth_ids(TRUTH) <= {r["id"] for r in ocr_reqs}
     pdf_links = [c["id"] for c in jsonl(tmp_path / "extracted" / "6.0" / "correlations.jsonl")]
-    assert pdf_links == [c["id"] for c in jsonl(kb / "extracted" / "6.0" / "correlations.jsonl")]
     assert set(pdf_links) == truth_links(TRUTH)
     report = json.loads((tmp_path / "extracted" / "6.0" / "report.json").read_text(encoding="utf-8"))
-    assert report["not_placed"]["total"] == 0
+    assert report["not_placed"]["total"] == truth_clashes(TRUTH) == 1  # システム運用編 8 の二つの ③
     assert report["pages_read"] == corpus[variant].pages
 
 
@@ -139,7 +140,8 @@ def test_a_pdf_and_the_ocr_text_together_merge_into_one_requirement_each(corpus,
     manifest.write_text(manifest.read_text(encoding="utf-8") + '\n[[sources]]\nfile = "correlation-table-v6.0.ocr.txt"\nkind = "ocr-text"\n', encoding="utf-8")
     assert run_cli(tmp_path, "extract", raw=raw).exit_code == 0
     reqs = jsonl(tmp_path / "extracted" / "6.0" / "requirements.jsonl")
-    assert len(reqs) == len(truth_ids(TRUTH))
+    assert truth_ids(TRUTH) <= {r["id"] for r in reqs}
+    assert not [r["id"] for r in reqs if r["variants"] and not all(v["text"] for v in r["variants"])]
     files = {s["file"] for s in reqs[0]["sources"]}
     assert files == {"6.0/correlation-table-truetype.pdf", "6.0/correlation-table-v6.0.ocr.txt"}
 

@@ -37,8 +37,9 @@ def read_ocr_text(path: Path, *, toc: Toc, label: str | None = None, limits: Lim
     result = SourceResult(units_read=len(text.splitlines()))
     blocks = text_to_blocks(text)
     check_cells(blocks, path, limits=limits)
+    carried: dict = {}  # the 記載箇所 in force where the blocks so far ended, per volume
     for block in blocks:
-        block_result = read_block(block, file=file, toc=toc)
+        block_result = read_block(block, file=file, toc=toc, carried=carried)
         result.rows.extend(block_result.rows)
         result.problems.extend(block_result.problems)
     if not result.rows:

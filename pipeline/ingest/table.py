@@ -137,8 +137,13 @@ class BlockResult:
     problems: list[Problem]
 
 
-def read_block(block: RawBlock, *, file: str, toc: Toc) -> BlockResult:
-    """Given one block of raw rows, return its table rows and the problems found."""
+def read_block(block: RawBlock, *, file: str, toc: Toc, carried: dict[str, list[Place]] | None = None) -> BlockResult:
+    """Given one block of raw rows, return its table rows and the problems found.
+
+    ``carried`` holds, per volume, the 記載箇所 in force where the blocks before ended: an item
+    with no heading of its own in this block is offered that section (``Problem.sections``), and
+    the block leaves its own last headings there for the next.
+    """
     if block.layout == "text":
         return _read_text_block(block, file=file)
     for row in block.rows:
@@ -147,7 +152,7 @@ def read_block(block: RawBlock, *, file: str, toc: Toc) -> BlockResult:
     roles = _column_roles(data_rows)
     groups = _group_columns(roles, data_rows)
     _assign_volumes(groups, data_rows, header=header, toc=toc)
-    result = _read_rows(data_rows, groups, file=file, toc=toc)
+    result = _read_rows(data_rows, groups, file=file, toc=toc, carried=carried if carried is not None else {})
     result.problems[:0] = misread
     return result
 
@@ -281,7 +286,7 @@ def _assign_volumes(groups: list[Group], rows: list[RawRow], *, header: dict[int
             previous = group.volume
 
 
-def _read_rows(rows: list[RawRow], groups: list[Group], *, file: str, toc: Toc) -> BlockResult:
+def _read_rows(rows: list[RawRow], groups: list[Group], *, file: str, toc: Toc, carried: dict[str, list[Place]]) -> BlockResult:
     """Walk the rows, filling 記載箇所 down the rows it spans, and collect items and notes."""
     out: list[TableRow] = []
     problems: list[Problem] = []
@@ -294,12 +299,16 @@ def _read_rows(rows: list[RawRow], groups: list[Group], *, file: str, toc: Toc) 
             problems.extend(_fill_places(row, group, current, file=file, toc=toc))
             if not group.items:
                 continue
-            ordered, unplaced = _group_items(row, group, current, file=file, toc=toc)
+            ordered, unplaced = _group_items(row, group, current, file=file, toc=toc, carried=carried.get(group.volume or ""))
             table_row.items.extend(item for item in ordered if item)
             problems.extend(unplaced)
             table_row.notes.extend(_group_notes(row, group, ordered, file=file))
         if table_row.items:
             out.append(table_row)
+    for group in groups:  # what this block leaves in force for the next
+        heading = next((current[col] for col in reversed(group.places) if col in current), None)
+        if group.volume and heading:
+            carried[group.volume] = heading
     return BlockResult(out, problems)
 
 
@@ -344,7 +353,8 @@ def _fill_places(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
     return problems
 
 
-def _group_items(row: RawRow, group: Group, current: dict[int, list[Place]], *, file: str, toc: Toc):
+def _group_items(row: RawRow, group: Group, current: dict[int, list[Place]], *, file: str, toc: Toc,
+                 carried: list[Place] | None = None):
     """Return (items in cell order, ``None`` where one could not be placed; problems) for one group's cell."""
     cells = [row.cell(col) for col in group.items]
     cells = [c for c in cells if c]
@@ -377,7 +387,8 @@ def _group_items(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
         if group.volume is None:
             place, code, detail = None, "no-volume", ""
         if place is None:
-            problems.append(Problem(source, code, raw, group.volume, number, detail=detail))
+            offered = tuple(dict.fromkeys(toc.section_for(group.volume, p.section, p.title) for p in heading or carried or ())) if group.volume else ()
+            problems.append(Problem(source, code, raw, group.volume, number, detail=detail, sections=offered))
             placed.append(None)
             continue
         section = toc.section_for(group.volume, place.section, place.title)

@@ -73,6 +73,7 @@ class PlacementOverride:
     id: str
     memo: str
     line: int  # in placements.tsv
+    path: str = PLACEMENTS_FILE  # placements.tsv, for messages
 
 
 def load_placements(folder: Path, *, limits: Limits = LIMITS) -> list[PlacementOverride]:
@@ -92,9 +93,10 @@ def load_placements(folder: Path, *, limits: Limits = LIMITS) -> list[PlacementO
         if len(cells) < 4 or not cells[0] or not cells[1].lstrip("p").isdigit() or number is None or not _ID_RE.match(cells[3]):
             raise ManifestError(f"{path}:{n}行: 「ファイル<TAB>行（PDF はページ）<TAB>番号（③ か 3）<TAB>ID（ctrl-13-11 の形）<TAB>メモ」"
                                 "の形ではありません（タブで区切ってください。コメントは # で始めてください）")
-        entry = PlacementOverride(cells[0], int(cells[1].lstrip("p")), number, cells[3], cells[4] if len(cells) > 4 else "", n)
+        entry = PlacementOverride(cells[0], int(cells[1].lstrip("p")), number, cells[3], cells[4] if len(cells) > 4 else "", n, str(path))
         if entry.id in seen:
-            raise ManifestError(f"{path}:{n}行: ID {entry.id} は {seen[entry.id]}行でも指定されています（一つの ID には一つの遵守事項）")
+            raise ManifestError(f"{path}:{n}行: ID {entry.id} は {seen[entry.id]}行でも指定されています。"
+                                "一つの ID には一つの遵守事項なので、どちらかの行を直してください")
         seen[entry.id] = n
         entries.append(entry)
     return entries
@@ -140,7 +142,7 @@ class _Reading:
     item: Item
     order: int  # source order (file, page, line, column, place in the cell)
     loose: Loose | None = None
-    cluster: int = -1
+    override: PlacementOverride | None = None
 
 
 def place(rows: list[TableRow], loose: list[Loose], *, toc=None, overrides: list[PlacementOverride] = (),
@@ -188,12 +190,12 @@ def _apply_overrides(readings: list[_Reading], overrides, decisions: list[dict],
             matches = [r for r in matches if r.item.volume == volume] or matches
         if len({(r.item.text, r.item.source) for r in matches}) != 1:
             what = "ありません" if not matches else f"{len(matches)} 件あります（編で区別できません）"
-            raise ManifestError(f"{PLACEMENTS_FILE}:{entry.line}行: {entry.file} の {entry.where} に番号 {CIRCLED[entry.number - 1]} の遵守事項が{what}。"
-                                "report.json の sources と番号を確かめてください")
+            raise ManifestError(f"{entry.path}:{entry.line}行: {entry.file} の {entry.where} に番号 {CIRCLED[entry.number - 1]} の遵守事項が{what}。"
+                                "report.json（unplaced と placements）の sources と番号を確かめてください")
         for r in matches:
             _set(r, volume, section, int(number), "override", f"{PLACEMENTS_FILE}:{entry.line}行: {entry.memo}".rstrip(": "), None)
-            r.item.detail = r.item.detail  # the memo is the maintainer's reason
             r.loose = None
+            r.override = entry
         decisions.append({"kind": "override", "id": entry.id, "sources": [str(matches[0].item.source)], "reason": matches[0].item.detail})
 
 
@@ -365,7 +367,9 @@ def _one_number_each(clusters: list[list[_Reading]], decisions: list[dict]) -> N
         if len(claimants) == 1:
             number_of[id(claimants[0])] = number
             continue
-        owner = max(claimants, key=lambda c: (not _alternatives(c, number), _run_score(c, number, clusters), len(c), -c[0].order))
+        _check_override_clash(claimants, number)
+        owner = max(claimants, key=lambda c: (any(r.override for r in c), not _alternatives(c, number), _run_score(c, number, clusters),
+                                              len(c), -c[0].order))
         number_of[id(owner)] = number
         losers += [c for c in claimants if c is not owner]
     for c in sorted(losers, key=lambda c: c[0].order):
@@ -399,6 +403,18 @@ def _one_number_each(clusters: list[list[_Reading]], decisions: list[dict]) -> N
 
 
 HOW_RANK = {"override": 4, "read": 3, "toc-title": 2, "sequence": 1, "same-text": 0}
+
+
+def _check_override_clash(claimants: list[list[_Reading]], number: int) -> None:
+    """A maintainer's ID that another text, read as it stands, also holds: one error naming both."""
+    given = [r for c in claimants for r in c if r.override and r.item.item == number]
+    if not given:
+        return
+    other = next((r for c in claimants if not any(x.override for x in c) for r in c if r.item.item == number), None)
+    if other is not None:
+        entry = given[0].override
+        raise ManifestError(f"{entry.path}:{entry.line}行: {entry.id} は {other.item.source} で読めた別の本文（{other.item.text[:20]}…）も持っています。"
+                            "その行にも placements.tsv で ID を指定するか、別の ID にしてください")
 
 
 def _top_number(cluster: list[_Reading]) -> int:

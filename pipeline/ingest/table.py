@@ -24,7 +24,7 @@ from rapidfuzz import fuzz
 from ..model import CIRCLED, VOLUME_NAMES, VOLUMES, Item, Note, Problem, Source, TableRow
 from ..normalize import clean
 from .layout import RawBlock, RawRow
-from .manifest import Toc
+from .manifest import Toc, TocEntry  # noqa: F401 (TocEntry: the doctest)
 
 ITEM_RE = re.compile(rf"^\s*([{CIRCLED}])\s*(.*)$", re.S)
 # 「13. ネットワーク…」「2. 2. 1 リスク…」「1.3.1 委託…」「9.. ソフト…」: a number, then dots or a space,
@@ -330,6 +330,14 @@ def _fill_places(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
         cell = row.cell(col)
         places = [p for p in (parse_place(x) for x in cell.paragraphs) if p] if cell else []
         text = " ".join(p for p in cell.paragraphs if p.strip()) if cell else ""
+        sentences = [p for p in places if _sentence_not_heading(p, group.volume, toc)]
+        if sentences:  # OCR put a requirement's sentence in the 記載箇所 cell: no heading can be told here
+            problems.append(Problem(row.source(file, cell), "sentence-in-place", text, group.volume,
+                                    detail=f"「{sentences[0].section} …」は {sentences[0].section} の見出しではなく文"))
+            places = [p for p in places if p not in sentences]
+            if not places:
+                current.pop(col, None)
+                continue
         entry = toc.by_title(group.volume, text) if not places and text and group.volume and toc else None
         if not places and entry is None and _NUMBERED.match(text):
             current.pop(col, None)
@@ -398,6 +406,23 @@ def _group_items(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
         title = toc.title(group.volume, section) or place.title
         placed.append(Item(group.volume, section, number, raw, source, section_title=title, heading_read=place.title))
     return placed, problems
+
+
+def _sentence_not_heading(place: Place, volume: str | None, toc: Toc | None) -> bool:
+    """A 「1.3 情報セキュリティインシデントが生じた場合、…整理すること。」 in a 記載箇所 cell: a sentence,
+    not the title the table of contents gives that number.
+
+    >>> toc = Toc([TocEntry("gov", "1.3", "委託における責任")])
+    >>> _sentence_not_heading(Place("1.3", "情報セキュリティインシデントが生じた場合、原因を究明すること。"), "gov", toc)
+    True
+    >>> _sentence_not_heading(Place("1.3", "委託における責任"), "gov", toc)
+    False
+    """
+    if toc is None or volume is None:
+        return False
+    title = toc.title(volume, place.section)
+    sentence = "こと" in place.title or "。" in place.title or len(place.title) > 60
+    return bool(title) and sentence and fuzz.partial_ratio(title, place.title) < 60
 
 
 def _place_of(index: int, count: int, inline: Place | None, heading: list[Place] | None) -> tuple[Place | None, str, str]:

@@ -161,14 +161,18 @@ def search(obj, query: str, volume: str | None, edition: str | None, section: st
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     if not hits:
-        err.print(f"「{one_line(query, 80)}」に当てはまる遵守事項はありません。")
+        err.print(f"「{one_line(query, 80)}」に当てはまる遵守事項はありません（未配置のものを含めて探しました）。")
         return
     console = _console()
     for hit in hits:
         head = Text(f"{hit.id}", style="bold cyan")
-        head.append(f"  第{hit.edition}版 {VOLUME_NAMES[hit.volume]} {hit.section} {hit.section_title}", style="dim")
+        if not hit.placed:
+            head.append(f"  {UNPLACED_MARK}", style="bold yellow")
+        head.append(f"  第{hit.edition}版 {where(hit.volume, hit.section, hit.section_title)}", style="dim")
         console.print(head)
         console.print(_highlighted(hit.text, hit.highlights, plain=not console.is_terminal))
+        if not hit.placed:
+            console.print(Text(f"  {UNPLACED_MARK}の理由: {hit.reason}（guideline-kb show {hit.id}）", style="dim"))
         for other in related.get(hit.id, []):
             line = Text(f"  → {other['id']}", style="cyan")
             line.append(f"  {VOLUME_NAMES[other['volume']]}  {other['text'][:60]}", style="dim")
@@ -200,27 +204,33 @@ def _highlighted(text: str, spans, *, plain: bool) -> Text:
 @click.pass_obj
 @handle_errors
 def show(obj, req_id: str, edition: str | None, as_json: bool):
-    """一つの遵守事項の本文・出典・他の編の相関する遵守事項を表示する（例: guideline-kb show mgmt-13-4）。"""
+    """一つの遵守事項の本文・出典・他の編の相関する遵守事項を表示する（例: guideline-kb show mgmt-13-4）。
+    未配置の遵守事項（unplaced-16-3 など）は、本文・出典・配置できなかった理由を表示する。"""
     from .link import related
-    from .store import load_correlations, load_requirements
+    from .site import placement_notes
+    from .store import load_correlations, load_requirements, load_unplaced
 
     recover(obj["out"], obj["site"])
     requirements = [r for r in load_requirements(obj["out"]) if r.id == req_id and (edition is None or r.edition == edition)]
     if not requirements:
-        raise NotFoundError(f"{one_line(req_id, 80)}: その ID の遵守事項はありません（例: gov-1.1-1, mgmt-13-4, ctrl-13-6）")
+        unplaced = [u for u in load_unplaced(obj["out"]) if u.id == req_id and (edition is None or u.edition == edition)]
+        if unplaced:
+            _show_unplaced(max(unplaced, key=lambda u: section_key(u.edition)), as_json=as_json)
+            return
+        raise NotFoundError(f"{one_line(req_id, 80)}: その ID の遵守事項はありません（例: gov-1.1-1, mgmt-13-4, ctrl-13-6, unplaced-16-3）")
     req = max(requirements, key=lambda r: section_key(r.edition))
     correlations = [c for c in load_correlations(obj["out"]) if c.edition == req.edition]
     links = related(correlations, req.id)
     by_id = {r.id: r for r in load_requirements(obj["out"]) if r.edition == req.edition}
     notes = list(dict.fromkeys((n["text"], n["raw_text"]) for c in correlations for n in c.notes if req.id in n["annotates"]))
     if as_json:
-        data = req.to_dict()
+        data = req.to_dict() | {"placed": True}
         data["related"] = links
         data["notes"] = [{"text": text, "raw_text": raw} for text, raw in notes]
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return
     console = _console()
-    console.print(Text(req.id, style="bold cyan"), Text(f"第{req.edition}版 {VOLUME_NAMES[req.volume]} {req.section} {req.section_title} 遵守事項 {req.item}", style="dim"))
+    console.print(Text(req.id, style="bold cyan"), Text(f"第{req.edition}版 {where(req.volume, req.section, req.section_title)} 遵守事項 {req.item}", style="dim"))
     console.print(Text(req.text))
     if notes:
         console.print(Text("備考: " + " / ".join(text for text, _ in notes), style="dim"))
@@ -234,9 +244,55 @@ def show(obj, req_id: str, edition: str | None, as_json: bool):
                 line.append("  " + _shorten(by_id[other].text if other in by_id else ""))
                 console.print(line)
     else:
-        console.print(Text("相関する遵守事項: なし（相関表の行で他の編と並んでいません）", style="dim"))
+        why = req.correlation_note or "相関表の行で他の編と並んでいません"
+        console.print(Text(f"相関する遵守事項: なし（{why}）", style="dim"))
+    for line in placement_notes(req):
+        console.print(Text(line, style="dim"))
     console.print(Text("出典: " + "、".join(str(s) for s in req.sources), style="dim"))
     for variant in req.variants:
+        console.print(Text(f"別の読み取り（{'、'.join(str(s) for s in variant.sources)}）: {variant.text}", style="dim"))
+
+
+UNPLACED_MARK = "［未配置］"
+
+
+def where(volume: str | None, section: str | None, section_title: str = "") -> str:
+    """Where a requirement or unplaced item is, as far as known.
+
+    >>> where("ctrl", "13", "ネットワークに関する安全管理措置")
+    'システム運用編 13 ネットワークに関する安全管理措置'
+    >>> where("ctrl", None), where(None, None)
+    ('システム運用編 節は不明', '編・節は不明')
+    """
+    if volume is None:
+        return "編・節は不明"
+    if not section:
+        return f"{VOLUME_NAMES[volume]} 節は不明"
+    return " ".join(p for p in (VOLUME_NAMES[volume], section, section_title) if p)
+
+
+def _show_unplaced(record, *, as_json: bool) -> None:
+    """``show`` for an item read but not placed: its full text, where it was read, why it has no ID,
+    and the placed requirements of its table row."""
+    from .site import circled
+
+    row = record.row
+    if as_json:
+        click.echo(json.dumps(record.to_dict() | {"placed": False}, ensure_ascii=False, indent=1))
+        return
+    console = _console()
+    number = f" 番号 {circled(record.item)}（読み取りのまま）" if record.item else ""
+    head = Text(record.id, style="bold cyan")
+    head.append(f"  {UNPLACED_MARK}", style="bold yellow")
+    head.append(f"  第{record.edition}版 {where(record.volume, record.section, record.section_title)}{number}", style="dim")
+    console.print(head)
+    console.print(Text(record.text))
+    console.print()
+    console.print(Text(f"{UNPLACED_MARK} 遵守事項の ID を決められませんでした: {record.reason}", style="bold"))
+    if row:
+        console.print(Text("相関表で同じ行にある遵守事項: " + "、".join(row), style="dim"))
+    console.print(Text("出典: " + "、".join(str(s) for s in record.sources), style="dim"))
+    for variant in record.variants:
         console.print(Text(f"別の読み取り（{'、'.join(str(s) for s in variant.sources)}）: {variant.text}", style="dim"))
 
 

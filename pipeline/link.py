@@ -115,9 +115,13 @@ def _explain_uncorrelated(requirements: list[Requirement], correlations: list[Co
         for s in record.sources:
             unplaced_at[row_key(s)].append(record.id)
     rows_of: dict[str, list[TableRow]] = defaultdict(list)
+    placed_at: dict[tuple, set[str]] = defaultdict(set)
     for row in rows:
         for item in row.items:
             rows_of[item.id].append(row)
+            placed_at[row_key(row.source)].add(item.id)
+    for record in unplaced:
+        record.row = sorted({i for s in record.sources for i in placed_at.get(row_key(s), ())}, key=id_key)
     for req in requirements:
         if req.id in linked:
             continue

@@ -243,6 +243,7 @@ class Unplaced:
     section_title: str = ""
     item: int | None = None  # the number as read
     variants: list[Variant] = field(default_factory=list)
+    row: list[str] = field(default_factory=list)  # the requirements placed in the table row(s) it was read in
 
     def to_dict(self) -> dict:
         data = {
@@ -250,6 +251,7 @@ class Unplaced:
             "sources": [s.to_dict() for s in self.sources], "code": self.code, "reason": self.reason,
             "volume": self.volume, "volume_name": VOLUME_NAMES.get(self.volume or ""), "section": self.section,
             "section_title": self.section_title, "item": self.item, "variants": [v.to_dict() for v in self.variants],
+            "row": self.row,
         }
         return data
 
@@ -257,7 +259,8 @@ class Unplaced:
     def from_dict(cls, data: dict) -> Unplaced:
         return cls(data["id"], data["edition"], data["text"], data["raw_text"], [Source.from_dict(s) for s in data["sources"]],
                    data["code"], data["reason"], data.get("volume"), data.get("section"), data.get("section_title", ""),
-                   data.get("item"), [Variant(v["text"], v["raw_text"], [Source.from_dict(s) for s in v["sources"]]) for v in data.get("variants", [])])
+                   data.get("item"), [Variant(v["text"], v["raw_text"], [Source.from_dict(s) for s in v["sources"]]) for v in data.get("variants", [])],
+                   data.get("row", []))
 
 
 @dataclass

@@ -219,7 +219,7 @@ def _place_same_text(readings: list[_Reading], decisions: list[dict]) -> None:
         _set(r, best.item.volume, best.item.section, r.item.item, "same-text",
              f"同じ本文（類似度 {score:.0f}）が {best.item.source} で {best.item.id} として読めた", None)
         r.item.section_title = best.item.section_title
-        decisions.append({"kind": "placed", "how": "same-text", "sources": [str(r.item.source)], "reason": r.item.detail, "code": r.loose.code})
+        decisions.append({"kind": "placed", "_reading": r, "how": "same-text", "sources": [str(r.item.source)], "reason": r.item.detail, "code": r.loose.code})
         r.loose = None
 
 
@@ -258,7 +258,7 @@ def _place_by_title(readings: list[_Reading], decisions: list[dict], toc) -> Non
             continue
         detail = f"セルの記載箇所 {'、'.join(r.loose.sections)} のうち、本文が {section}「{toc.title(r.item.volume, section)}」の見出しの語を含む（{best:.0%}）"
         _set(r, r.item.volume, section, r.item.item, "toc-title", detail, toc)
-        decisions.append({"kind": "placed", "how": "toc-title", "sources": [str(r.item.source)], "reason": detail, "code": r.loose.code})
+        decisions.append({"kind": "placed", "_reading": r, "how": "toc-title", "sources": [str(r.item.source)], "reason": detail, "code": r.loose.code})
         r.loose = None
 
 
@@ -298,7 +298,7 @@ def _place_by_sequence(readings: list[_Reading], decisions: list[dict], toc) -> 
             detail = f"この行の上で効いている記載箇所は {section} で、その節にまだ遵守事項がない"
         _set(r, volume, section, r.item.item, "sequence", detail, toc)
         anchored.add(id(r))
-        decisions.append({"kind": "placed", "how": "sequence", "sources": [str(r.item.source)], "reason": detail, "code": r.loose.code})
+        decisions.append({"kind": "placed", "_reading": r, "how": "sequence", "sources": [str(r.item.source)], "reason": detail, "code": r.loose.code})
         r.loose = None
 
 
@@ -509,6 +509,9 @@ def _result(rows: list[TableRow], readings: list[_Reading], decisions: list[dict
         for r in g:
             r.item.key = key
             out.append(r.loose)
+    for d in decisions:  # the ID a placed reading ended with, once numbering and unplaced IDs are settled
+        if "_reading" in d:
+            d["id"] = d.pop("_reading").item.id
     return Placed(rows, out, decisions)
 
 

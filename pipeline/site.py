@@ -1,8 +1,10 @@
 """The ``site`` stage: extracted/ → Markdown pages → mkdocs-material static site in site/.
 
 Pages: a home page; per edition, one page per chapter of each volume (every requirement has an
-anchor equal to its ID and links to each correlated requirement, both ways), the whole
-correlation table, and what could not be placed. Text from sources is escaped: nothing from a
+anchor equal to its ID, under its own section's heading, and links to each correlated requirement,
+both ways, or says why it has none), the whole correlation table, the items read but not placed
+(full text, marked 「未配置」, an anchor per ``unplaced-…`` ID), and the run report (what could not
+be placed or read, and every placement decision with its reason). Text from sources is escaped: nothing from a
 source becomes HTML or Markdown, in pages, nav labels, page titles or search previews. After the
 build, every page gets a Content-Security-Policy that lets only the theme's own inline scripts run
 and loads nothing from outside the site (``harden_site``).
@@ -22,8 +24,9 @@ from pathlib import Path
 
 from .errors import SiteError
 from .link import related
-from .model import CIRCLED, VOLUME_NAMES, VOLUMES, Correlation, Requirement, section_key
-from .store import CORRECTIONS, REPORT, SECTIONS, edition_folders, load_correlations, load_requirements, read_jsonl
+from .model import CIRCLED, PLACEMENTS, VOLUME_NAMES, VOLUMES, Correlation, Requirement, Unplaced, section_key
+from .store import (CORRECTIONS, REPORT, SECTIONS, edition_folders, load_correlations, load_requirements, load_unplaced,
+                    read_jsonl)
 
 # What Python-Markdown (with tables) un-escapes after a backslash; < > & become entities instead.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
@@ -91,6 +94,47 @@ def chapter_of(section: str) -> str:
     return section.split(".")[0]
 
 
+def chapter_label(chapter: str, title: str) -> str:
+    """A chapter's label (nav, page title, heading): its own title where the outline gives the chapter
+    number one, else its number only — never the title of one of its sections.
+
+    >>> chapter_label("2", "リスク評価を踏まえた管理"), chapter_label("1", "")
+    ('2. リスク評価を踏まえた管理', '第1章')
+    """
+    return f"{chapter}. {title}" if title else f"第{chapter}章"
+
+
+def circled(number: int) -> str:
+    """An item number as printed (① …), or as digits past ㊿."""
+    return CIRCLED[number - 1] if 0 < number <= len(CIRCLED) else str(number)
+
+
+_UNPLACED_ID = re.compile(r"unplaced-p?\d+-\d+")
+
+
+def unplaced_refs(note: str) -> list[str]:
+    """The ``unplaced-…`` IDs a requirement's ``correlation_note`` names (items of its table row that
+    could not be placed).
+
+    >>> unplaced_refs("この行の他の編の遵守事項は配置できなかった（unplaced-7-1、unplaced-p3-2）")
+    ['unplaced-7-1', 'unplaced-p3-2']
+    """
+    return _UNPLACED_ID.findall(note or "")
+
+
+def placement_notes(req: Requirement) -> list[str]:
+    """How a requirement was placed, where not as read, and the other numbers the source gave it
+    (plain text: the site escapes it, ``show`` prints it)."""
+    notes = []
+    how = req.placement.get("how", "read")
+    if how != "read":
+        detail = req.placement.get("detail")
+        notes.append(f"配置: {req.placement.get('reason') or PLACEMENTS.get(how, how)}" + (f"（{detail}）" if detail else ""))
+    if req.numbers_read:
+        notes.append("読み取り上の番号: " + "、".join(circled(n) for n in req.numbers_read))
+    return notes
+
+
 def page_path(req_id: str, edition: str) -> str:
     """The page (relative to docs/) on which a requirement is."""
     volume, section, _ = req_id.split("-")
@@ -104,6 +148,26 @@ def rel_link(from_page: str, req_id: str, edition: str) -> str:
     return f"[{req_id}]({'../' * depth}{target}#{req_id})"
 
 
+def unplaced_link(from_page: str, unplaced_id: str, edition: str) -> str:
+    """A relative Markdown link from one page to an unplaced item's anchor on the edition's 未配置 page."""
+    return f"[{unplaced_id}]({'../' * from_page.count('/')}{edition}/unplaced.md#{unplaced_id})"
+
+
+def linked_text(text: str, path: str, edition: str, *, requirements: set[str] = frozenset(), unplaced: set[str] = frozenset()) -> str:
+    """Text escaped for Markdown, with the requirement and unplaced IDs it names (and the page holds)
+    as links."""
+    known = requirements | unplaced
+    if not known:
+        return md_escape(text)
+    pattern = re.compile("|".join(re.escape(i) for i in sorted(known, key=len, reverse=True)) + r"(?![0-9])")
+    out, last = [], 0
+    for match in pattern.finditer(text):
+        out += [md_escape(text[last:match.start()]),
+                unplaced_link(path, match.group(), edition) if match.group() in unplaced else rel_link(path, match.group(), edition)]
+        last = match.end()
+    return "".join(out + [md_escape(text[last:])])
+
+
 def generate_docs(out_dir: Path, docs_dir: Path) -> list:
     """Write the Markdown pages for every edition in ``out_dir`` into ``docs_dir``; return the mkdocs nav."""
     requirements = load_requirements(out_dir)
@@ -111,6 +175,9 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
     by_edition: dict[str, list[Requirement]] = defaultdict(list)
     for req in requirements:
         by_edition[req.edition].append(req)
+    unplaced_by_edition: dict[str, list[Unplaced]] = defaultdict(list)
+    for record in load_unplaced(out_dir):
+        unplaced_by_edition[record.edition].append(record)
     corr_by_edition: dict[str, list[Correlation]] = defaultdict(list)
     for corr in correlations:
         corr_by_edition[corr.edition].append(corr)
@@ -120,9 +187,11 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
     nav: list = [{"ホーム": "index.md"}]
     for edition, reqs in sorted(by_edition.items(), key=lambda kv: section_key(kv[0]), reverse=True):
         corrs = corr_by_edition[edition]
+        unplaced = unplaced_by_edition[edition]
         titles = _chapter_titles(folders[edition], reqs)
         texts = {r.id: r.text for r in reqs}
-        pages[f"{edition}/index.md"] = _edition_home(edition, reqs, reports[edition], titles)
+        unplaced_ids = {u.id for u in unplaced}
+        pages[f"{edition}/index.md"] = _edition_home(edition, reqs, reports[edition], titles, unplaced)
         edition_nav: list = [{"概要": f"{edition}/index.md"}]
         chapters: dict[tuple[str, str], list[Requirement]] = defaultdict(list)
         for req in reqs:
@@ -131,16 +200,17 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
             volume_nav = []
             for chapter in sorted((c for v, c in chapters if v == volume), key=int):
                 path = f"{edition}/{volume}/{chapter}.md"
-                title = titles[(volume, chapter)]
-                pages[path] = _chapter(path, edition, volume, chapter, title, chapters[(volume, chapter)], corrs, texts)
-                volume_nav.append({nav_label(f"{chapter}. {title}"): path})
+                label = chapter_label(chapter, titles.get((volume, chapter), ""))
+                pages[path] = _chapter(path, edition, volume, label, chapters[(volume, chapter)], corrs, texts, unplaced_ids)
+                volume_nav.append({nav_label(label): path})
             if volume_nav:
                 edition_nav.append({VOLUME_NAMES[volume]: volume_nav})
         pages[f"{edition}/table.md"] = _table(f"{edition}/table.md", edition, corrs, texts)
-        pages[f"{edition}/report.md"] = _report(reports[edition])
+        pages[f"{edition}/unplaced.md"] = _unplaced(f"{edition}/unplaced.md", edition, unplaced, reqs)
+        pages[f"{edition}/report.md"] = _report(f"{edition}/report.md", reports[edition], set(texts), unplaced_ids)
         pages[f"{edition}/corrections.md"] = _corrections(f"{edition}/corrections.md", edition, folders[edition], set(texts))
-        edition_nav += [{"各編間相関表": f"{edition}/table.md"}, {"読み取れなかった箇所": f"{edition}/report.md"},
-                        {"OCR の訂正": f"{edition}/corrections.md"}]
+        edition_nav += [{"各編間相関表": f"{edition}/table.md"}, {"未配置の遵守事項": f"{edition}/unplaced.md"},
+                        {"読み取れなかった箇所": f"{edition}/report.md"}, {"OCR の訂正": f"{edition}/corrections.md"}]
         nav.append({nav_label(f"第{edition}版"): edition_nav})
     titles = nav_pages(nav)
     for path, text in pages.items():
@@ -157,13 +227,12 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
 
 
 def _chapter_titles(folder: Path, reqs: list[Requirement]) -> dict[tuple[str, str], str]:
-    """(volume, chapter) → title: the chapter's own heading if known, else its first section's."""
+    """(volume, chapter) → the chapter's own title, where the outline (``sections.jsonl``: the toc and
+    the 記載箇所 read) has an entry for the chapter number itself; a chapter without one has no title
+    here (``chapter_label`` gives its number only), never the title of one of its sections."""
     known = {(s["volume"], s["section"]): s["title"] for s in read_jsonl(folder / SECTIONS)} if (folder / SECTIONS).exists() else {}
-    titles = {}
-    for req in sorted(reqs, key=lambda r: (section_key(r.section), r.item)):
-        key = (req.volume, chapter_of(req.section))
-        titles.setdefault(key, known.get(key) or req.section_title)
-    return titles
+    chapters = {(r.volume, chapter_of(r.section)) for r in reqs}
+    return {key: known[key] for key in chapters if known.get(key)}
 
 
 def _excerpt(text: str, width: int = 40) -> str:
@@ -186,45 +255,77 @@ def _home(by_edition: dict[str, list[Requirement]], reports: dict[str, dict]) ->
         "",
         "## 収録している版",
         "",
-        "| 版 | 遵守事項 | 経営管理編 | 企画管理編 | システム運用編 | 相関 |",
-        "|---|---|---|---|---|---|",
+        "| 版 | 遵守事項 | 経営管理編 | 企画管理編 | システム運用編 | 相関 | 未配置 |",
+        "|---|---|---|---|---|---|---|",
     ]
     for edition in sorted(by_edition):
         counts = reports[edition]["requirements"]
+        unplaced = len(reports[edition].get("unplaced", []))
         lines.append(
             f"| [{edition}]({edition}/index.md) | {counts['total']} | {counts['gov']} | {counts['mgmt']} | {counts['ctrl']} "
-            f"| {reports[edition]['correlations']} |"
+            f"| {reports[edition]['correlations']} | [{unplaced}]({edition}/unplaced.md) |"
         )
     lines += ["", "読み取った元資料は OCR の結果を含みます。原文は必ず厚生労働省の公表資料で確かめてください。", ""]
     return "\n".join(lines)
 
 
-def _edition_home(edition: str, reqs: list[Requirement], report: dict, titles: dict[tuple[str, str], str]) -> str:
+def _edition_home(edition: str, reqs: list[Requirement], report: dict, titles: dict[tuple[str, str], str],
+                  unplaced: list[Unplaced]) -> str:
     lines = [f"# 第{edition}版", "", md_escape(report.get("title", "")), ""]
     for volume in VOLUMES:
         chapters = sorted({chapter_of(r.section) for r in reqs if r.volume == volume}, key=int)
         if not chapters:
             continue
-        lines += [f"## {VOLUME_NAMES[volume]}", ""]
+        lines += [f"## {VOLUME_NAMES[volume]} {{ #{volume} }}", ""]
         for chapter in chapters:
-            count = sum(1 for r in reqs if r.volume == volume and chapter_of(r.section) == chapter)
-            lines.append(f"- [{md_escape(chapter)}\\. {md_escape(titles[(volume, chapter)])}]({volume}/{chapter}.md)（{count} 件）")
+            in_chapter = [r for r in reqs if r.volume == volume and chapter_of(r.section) == chapter]
+            label = md_escape(chapter_label(chapter, titles.get((volume, chapter), "")))
+            lines.append(f"- [{label}]({volume}/{chapter}.md)（{len(in_chapter)} 件）")
+            sections = _sections(in_chapter)
+            if [section for section, _, _ in sections] != [chapter]:  # sections under the chapter: list them
+                for section, title, count in sections:
+                    lines.append(f"    - [{md_escape(section)} {md_escape(title)}]({volume}/{chapter}.md#{section_anchor(section)})（{count} 件）")
         lines.append("")
-    lines += ["## 一覧", "", "- [各編間相関表](table.md)", f"- [読み取れなかった箇所]({'report.md'})（{report['not_placed']['total']} 件）", ""]
+    not_placed = report.get("not_placed", {})
+    lines += [
+        "## 一覧 { #lists }", "",
+        "- [各編間相関表](table.md)",
+        f"- [未配置の遵守事項](unplaced.md)（{len(unplaced)} 件: 読めたが編・節・番号を決められず、ID を付けられなかったもの）",
+        f"- [読み取れなかった箇所](report.md)（配置できなかった読み取り {not_placed.get('total', 0)} 件、"
+        f"配置の判断 {len(report.get('placements', []))} 件、"
+        f"そのほかの問題 {len(report.get('problems', []))} 件）",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def _chapter(path: str, edition: str, volume: str, chapter: str, title: str, reqs: list[Requirement],
-             corrs: list[Correlation], texts: dict[str, str]) -> str:
+def section_anchor(section: str) -> str:
+    """The anchor of a section's heading on its chapter page.
+
+    >>> section_anchor("1.3.2")
+    'section-1.3.2'
+    """
+    return f"section-{section}"
+
+
+def _sections(reqs: list[Requirement]) -> list[tuple[str, str, int]]:
+    """The sections of some requirements in order: (section, its title, how many requirements)."""
+    found: dict[str, list] = {}
+    for req in sorted(reqs, key=lambda r: (section_key(r.section), r.item)):
+        found.setdefault(req.section, [req.section_title, 0])[1] += 1
+    return [(section, title, count) for section, (title, count) in found.items()]
+
+
+def _chapter(path: str, edition: str, volume: str, label: str, reqs: list[Requirement],
+             corrs: list[Correlation], texts: dict[str, str], unplaced_ids: set[str]) -> str:
     reqs = sorted(reqs, key=lambda r: (section_key(r.section), r.item))
-    lines = [f"# {VOLUME_NAMES[volume]} {md_escape(chapter)}\\. {md_escape(title)}", "", f"第{edition}版。見出しの ID は各遵守事項への固定リンクです。", ""]
+    lines = [f"# {VOLUME_NAMES[volume]} {md_escape(label)}", "", f"第{edition}版。見出しの ID は各遵守事項への固定リンクです。", ""]
     section = None
     for req in reqs:
         if req.section != section:
             section = req.section
-            lines += [f"## {md_escape(req.section)} {md_escape(req.section_title)}", ""]
-        lines += [f"### {CIRCLED[req.item - 1] if req.item <= len(CIRCLED) else req.item} {req.id} {{ #{req.id} }}", "",
-                  html_block(req.text, "req-text"), ""]
+            lines += [f"## {md_escape(req.section)} {md_escape(req.section_title)} {{ #{section_anchor(req.section)} }}", ""]
+        lines += [f"### {circled(req.item)} {req.id} {{ #{req.id} }}", "", html_block(req.text, "req-text"), ""]
         links = related(corrs, req.id)
         if links:
             lines += ["相関する遵守事項:", ""]
@@ -232,12 +333,17 @@ def _chapter(path: str, edition: str, volume: str, chapter: str, title: str, req
                 for other_id in ids:
                     lines.append(f"- {VOLUME_NAMES[other]} {rel_link(path, other_id, edition)} {md_escape(_excerpt(texts.get(other_id, '')))}")
             lines.append("")
+        else:
+            why = req.correlation_note or "相関表の行で他の編と並んでいません"
+            lines += [f"相関する遵守事項: なし（{linked_text(why, path, edition, unplaced=unplaced_ids & set(unplaced_refs(why)))}）"
+                      "\n{: .req-no-correlation }", ""]
         if req.variants:
             lines += ["??? note \"別の読み取り\"", ""]
             for variant in req.variants:
                 lines += ["    " + html_block(variant.text, "req-variant"), ""]
         sources = "、".join(html.escape(str(s)) for s in req.sources)
-        lines += [f'<p class="req-source">出典: {sources}</p>', ""]
+        placement = "".join(f"<br>{html.escape(note)}" for note in placement_notes(req))
+        lines += [f'<p class="req-source">出典: {sources}{placement}</p>', ""]
     return "\n".join(lines)
 
 
@@ -260,25 +366,146 @@ def _table(path: str, edition: str, corrs: list[Correlation], texts: dict[str, s
     return "\n".join(lines)
 
 
-def _report(report: dict) -> str:
+UNPLACED_MARK = "未配置"
+
+
+def _unplaced(path: str, edition: str, unplaced: list[Unplaced], reqs: list[Requirement]) -> str:
+    """The items read but not placed, by volume as far as known: each under its ``unplaced-…`` anchor,
+    marked 「未配置」, with its full text, the reason, its source and the requirements of its row."""
+    ids = {r.id for r in reqs}
+    row = {u.id: u.row for u in unplaced}  # unplaced ID → placed requirements of its table row
     lines = [
-        f"# 読み取れなかった箇所（第{report['edition']}版）",
+        f"# 未配置の遵守事項（第{edition}版）",
+        "",
+        f"相関表で読めたものの、編・節・番号を決められず、遵守事項の ID を付けられなかったもの（{len(unplaced)} 件）です。"
+        "本文は読み取ったままの全文です。見出しの `unplaced-…` は読み取った行（PDF ではページ）から付けた仮の ID で、"
+        "配置できるようになると遵守事項の ID に替わります。理由ごとの件数は[読み取れなかった箇所](report.md)にあります。",
+        "",
+    ]
+    if not unplaced:
+        lines += ["この版には未配置の遵守事項はありません。", ""]
+    groups = [(VOLUME_NAMES[v], v, [u for u in unplaced if u.volume == v]) for v in VOLUMES]
+    groups.append(("編が分からないもの", "unknown", [u for u in unplaced if u.volume not in VOLUMES]))
+    for heading, anchor, records in groups:
+        if not records:
+            continue
+        lines += [f"## {heading}（{len(records)} 件） {{ #volume-{anchor} }}", ""]
+        for record in records:
+            where = [VOLUME_NAMES.get(record.volume or "", "編は不明")]
+            where.append(f"{record.section} {record.section_title}".strip() if record.section else "節は不明")
+            if record.item:
+                where.append(f"番号 {circled(record.item)}（読み取りのまま）")
+            lines += [
+                f"### {UNPLACED_MARK} {record.id} {{ #{record.id} }}",
+                "",
+                f'<p class="unplaced-where"><span class="unplaced-mark">{UNPLACED_MARK}</span> {html.escape("・".join(where))}</p>',
+                "",
+                html_block(record.text, "req-text"),
+                "",
+                f'<p class="unplaced-reason">配置できなかった理由: {html.escape(record.reason)}</p>',
+                "",
+            ]
+            if row.get(record.id):
+                lines += ["相関表で同じ行にある遵守事項: " + "、".join(rel_link(path, i, edition) for i in row[record.id] if i in ids), ""]
+            if record.variants:
+                lines += ["??? note \"別の読み取り\"", ""]
+                for variant in record.variants:
+                    lines += ["    " + html_block(variant.text, "req-variant"), ""]
+            sources = "、".join(html.escape(str(s)) for s in record.sources)
+            lines += [f'<p class="req-source">出典: {sources}</p>', ""]
+    return "\n".join(lines)
+
+
+def _where(source: dict) -> str:
+    """A source of the report (a dict) as 「file:N行」 or 「file:Nページ」."""
+    if source.get("page"):
+        return f"{source['file']}:{source['page']}ページ"
+    return f"{source['file']}:{source.get('line', '')}行"
+
+
+def _cell(text: str) -> str:
+    """Source text, whole, as a Markdown table cell."""
+    return md_escape(text).replace("\n", "<br>")
+
+
+_DECISIONS = {"placed": "配置した", "split": "別の遵守事項に分けた", "read-twice": "同じ遵守事項を二度読んだ", "override": "メンテナーの指定",
+              "same-text-elsewhere": "同じ本文を別の節でも読んだ"}
+
+
+def _decision_result(decision: dict, path: str, edition: str, ids: set[str], unplaced_ids: set[str]) -> str:
+    """What a placement decision did, in a table cell: how it was placed, the ID it split off, the
+    numbers or IDs it was also read as."""
+    def ref(value) -> str:
+        value = str(value)
+        return linked_text(value, path, edition, requirements=ids & {value}, unplaced=unplaced_ids & {value})
+
+    parts = []
+    if decision.get("how"):
+        parts.append(md_escape(PLACEMENTS.get(decision["how"], decision["how"])))
+    if decision.get("to"):
+        parts.append("→ " + ("未配置" if decision["to"] == "unplaced" else ref(decision["to"])))
+    if decision.get("read_as"):
+        read_as = decision["read_as"] if isinstance(decision["read_as"], list) else [decision["read_as"]]
+        parts.append("読み取り: " + "、".join(md_escape(str(r)) for r in read_as))
+    return "<br>".join(parts)
+
+
+def _report(path: str, report: dict, ids: set[str], unplaced_ids: set[str]) -> str:
+    """The run report of one edition: the items not placed (full text), every placement decision
+    other than 「read as written」 with its reason and source, and what else could not be read."""
+    edition = report["edition"]
+    not_placed = report["not_placed"]
+    unplaced = report.get("unplaced", [])
+    placements = report.get("placements", [])
+    lines = [
+        f"# 読み取れなかった箇所（第{edition}版）",
         "",
         f"読んだ行: {report['lines_read']}、表の行: {report['rows_read']}、遵守事項: {report['requirements']['total']}、"
-        f"編・節に置けなかったもの: {report['not_placed']['total']}",
+        f"配置できなかった読み取り: {not_placed['total']}（未配置の遵守事項 {len(unplaced)} 件）",
         "",
-        "| 出典 | 編 | 番号 | 理由 | 本文 |",
-        "|---|---|---|---|---|",
+        f"## 配置できなかった遵守事項（{len(unplaced)} 件） {{ #unplaced }}",
+        "",
+        "本文は読み取ったままの全文です。それぞれ[未配置の遵守事項](unplaced.md)のページにもあり、検索で見つかります。",
+        "",
     ]
-    for problem in report["problems"]:
-        source = problem["source"]
-        where = f"{source['file']}:{source['page']}ページ" if source.get("page") else f"{source['file']}:{source.get('line', '')}行"
-        text = md_escape(problem.get("text", "")[:80]).replace("\n", " ")
-        lines.append(
-            f"| {md_escape(where)} | {VOLUME_NAMES.get(problem.get('volume') or '', '')} | {problem.get('item', '')} "
-            f"| {md_escape(problem['reason'])} | {text} |"
-        )
-    lines.append("")
+    if not_placed.get("by_code"):
+        lines += ["、".join(f"{md_escape(v['reason'])}: {v['count']}" for v in not_placed["by_code"].values()), ""]
+    if unplaced:
+        lines += ["| ID | 出典 | 編 | 節 | 番号 | 理由 | 本文 |", "|---|---|---|---|---|---|---|"]
+        for u in unplaced:
+            sources = "<br>".join(md_escape(_where(src)) for src in u["sources"])
+            link = unplaced_link(path, u["id"], edition) if u["id"] in unplaced_ids else md_escape(u["id"])
+            section = md_escape(f"{u['section']} {u.get('section_title') or ''}".strip()) if u.get("section") else ""
+            lines.append(f"| {link} | {sources} | {VOLUME_NAMES.get(u.get('volume') or '', '')} | {section} "
+                         f"| {circled(u['item']) if u.get('item') else ''} | {_cell(u['reason'])} | {_cell(u['text'])} |")
+        lines.append("")
+    lines += [
+        f"## 配置の判断（{len(placements)} 件） {{ #placements }}",
+        "",
+        "記載箇所と番号をそのまま読んだもの以外の判断です: 前後の並びや同じ本文から配置したもの、一つの ID の別の本文を"
+        "分けたもの（番号の振り直しを含む）、同じ遵守事項を二度読んだもの、メンテナーの指定（`placements.tsv`）。",
+        "",
+    ]
+    if placements:
+        lines += ["| 判断 | 遵守事項 | 結果 | 理由 | 出典 |", "|---|---|---|---|---|"]
+        for d in placements:
+            kind = md_escape(_DECISIONS.get(d.get("kind", ""), d.get("kind", "")))
+            target = linked_text(d["id"], path, edition, requirements=ids & {d["id"]}) if d.get("id") else ""
+            sources = "<br>".join(md_escape(str(src)) for src in d.get("sources", []))
+            reason = linked_text(d.get("reason", ""), path, edition, requirements=ids).replace("\n", "<br>")
+            lines.append(f"| {kind} | {target} | {_decision_result(d, path, edition, ids, unplaced_ids)} | {reason} | {sources} |")
+        lines.append("")
+    problems = report.get("problems", [])
+    lines += [f"## そのほかの読み取りの問題（{len(problems)} 件） {{ #problems }}", "",
+              "遵守事項ではなかったもの（番号付きの見出しなど）と、知らせておくこと（見出しの編名・節番号の読み直し）です。", ""]
+    if problems:
+        lines += ["| 出典 | 編 | 番号 | 理由 | 本文 |", "|---|---|---|---|---|"]
+        for problem in problems:
+            lines.append(
+                f"| {md_escape(_where(problem['source']))} | {VOLUME_NAMES.get(problem.get('volume') or '', '')} "
+                f"| {problem.get('item', '')} | {_cell(problem['reason'])} | {_cell(problem.get('text', ''))} |"
+            )
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -398,6 +625,10 @@ _CSS = """
 .req-text { margin: 0 0 .6em 0; line-height: 1.8; }
 .req-variant { color: var(--md-default-fg-color--light); }
 .req-source { font-size: .7rem; color: var(--md-default-fg-color--light); }
+.req-no-correlation { font-size: .75rem; color: var(--md-default-fg-color--light); }
+.unplaced-mark { display: inline-block; padding: 0 .5em; border-radius: .2em; font-weight: bold;
+  color: var(--md-warning-fg-color, #000); background: var(--md-warning-bg-color, #ff9); border: 1px solid #c90; }
+.unplaced-where, .unplaced-reason { margin: .3em 0; }
 """
 
 

@@ -57,6 +57,7 @@ def which_build(base: Path) -> dict[str, str]:
     data = next(name for name, title in BUILDS.items() if report["title"] == title)
     texts = [json.loads(line)["text"] for line in (base / "extracted" / "6.0" / "requirements.jsonl").read_text(encoding="utf-8").splitlines()]
     assert any(CHANGED[1] in t for t in texts) == (data == "B")
+    texts += [json.loads(line)["text"] for line in (base / "extracted" / "6.0" / "unplaced.jsonl").read_text(encoding="utf-8").splitlines()]
     ix = whoosh_index.open_dir(base / "extracted" / "index")
     with ix.searcher() as searcher:
         indexed = sorted(doc["text"] for doc in searcher.documents())

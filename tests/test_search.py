@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from pipeline.errors import QueryError
 from pipeline.index import Searcher
 from pipeline.index.analysis import SudachiTokenizer, bigram_analyzer, japanese_analyzer
+from pipeline.store import load_requirements
 
 
 def test_tokenizer_gives_mode_c_and_its_mode_a_parts_as_normalized_forms():
@@ -45,10 +46,17 @@ def searcher(kb):
         yield s
 
 
-def test_backup_finds_control_volume_backup_requirements(searcher):
+@pytest.fixture(scope="module")
+def emergency_id(kb) -> str:
+    """The システム運用編 requirement on 非常時 operation (ユーザアカウント, バックアップ): ctrl-11-1 until
+    placement read its row's 記載箇所 as 6 (issue 10), so found by its text, not a fixed ID."""
+    return next(r.id for r in load_requirements(kb / "extracted") if r.text.startswith("非常時の医療情報システムの運用について"))
+
+
+def test_backup_finds_control_volume_backup_requirements(searcher, emergency_id):
     hits = searcher.search("バックアップ")
     assert hits[0].volume == "ctrl"
-    assert {"ctrl-12-4", "ctrl-18-1", "ctrl-11-1"} <= {h.id for h in hits}
+    assert {"ctrl-12-4", "ctrl-18-1", emergency_id} <= {h.id for h in hits}
     assert all("バックアップ" in h.text[s:e] for h in hits for s, e in h.highlights)
 
 
@@ -75,9 +83,9 @@ def test_a_misspelt_query_falls_back_to_character_bigrams(searcher):
     assert hits[0].matched_by == "bigrams"
 
 
-def test_word_inside_a_compound_is_found(searcher):
-    assert "ctrl-11-1" in {h.id for h in searcher.search("アカウント", limit=20)}
-    assert "ctrl-11-1" in {h.id for h in searcher.search("ユーザー", limit=20)}
+def test_word_inside_a_compound_is_found(searcher, emergency_id):
+    assert emergency_id in {h.id for h in searcher.search("アカウント", limit=20)}
+    assert emergency_id in {h.id for h in searcher.search("ユーザー", limit=20)}
 
 
 def test_all_words_must_match_and_volume_filter(searcher):

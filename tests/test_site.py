@@ -9,6 +9,7 @@ import markdown
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.model import CIRCLED
 from pipeline.site import front_matter, md_escape, nav_label
 
 from pipeline.store import load_correlations, load_requirements
@@ -58,11 +59,100 @@ def test_source_text_never_becomes_html(tmp_path):
     assert '<a href="http://x"' not in page
 
 
-def test_report_page_lists_what_could_not_be_placed(kb):
+def test_report_page_has_a_row_per_unplaced_item_decision_and_problem(kb):
+    """Three tables: the unplaced items (one row each, linked to their anchor), the placement
+    decisions, the other problems; each with its header row."""
     report = json.loads((kb / "extracted" / "6.0" / "report.json").read_text(encoding="utf-8"))
     page = (kb / "site" / "6.0" / "report.html").read_text(encoding="utf-8")
-    assert report["not_placed"]["total"] > 0
-    assert page.count("<tr>") == report["not_placed"]["total"] + 1
+    assert report["not_placed"]["total"] >= len(report["unplaced"]) > 0
+    tables = re.findall(r"<table>.*?</table>", page, re.S)
+    sizes = [len(report[k]) for k in ("unplaced", "placements", "problems") if report[k]]
+    assert [t.count("<tr>") - 1 for t in tables] == sizes
+    assert [re.findall(r'href="unplaced\.html#(unplaced-[^"]+)"', row) for row in re.findall(r"<tr>.*?</tr>", tables[0], re.S)[1:]] \
+        == [[u["id"]] for u in report["unplaced"]]
+
+
+def _entries(kb, edition: str = "6.0") -> dict[str, tuple[str, str]]:
+    """Requirement ID → (the HTML of its entry on its chapter page, the section heading above it)."""
+    found = {}
+    for path in sorted((kb / "site" / edition).glob("*/*.html")):
+        page = path.read_text(encoding="utf-8")
+        heads = [(m.start(), m.group(1)) for m in re.finditer(r"<h2[^>]*>(.*?)</h2>", page, re.S)]
+        for match in re.finditer(r'<h3 id="([a-z]+-[0-9.]+-[0-9]+)"', page):
+            end = re.compile(r"<h[1-3][ >]").search(page, match.end())
+            above = [h for at, h in heads if at < match.start()]
+            found[match.group(1)] = (page[match.start():end.start() if end else len(page)], above[-1] if above else "")
+    return found
+
+
+def test_every_requirement_lists_its_correlations_or_says_why_none(kb):
+    from pipeline.link import related
+
+    reqs = load_requirements(kb / "extracted")
+    corrs = load_correlations(kb / "extracted")
+    entries = _entries(kb)
+    assert set(entries) == {r.id for r in reqs}
+    without = 0
+    for req in reqs:
+        entry, _ = entries[req.id]
+        links = related(corrs, req.id)
+        if links:
+            assert "相関する遵守事項:" in entry and "相関する遵守事項: なし" not in entry
+            for other in (i for ids in links.values() for i in ids):
+                assert f'.html#{other}"' in entry, (req.id, other)
+        else:
+            without += 1
+            assert req.correlation_note, f"{req.id} has no correlation and no note saying why"
+            text = html.unescape(re.sub(r"<[^>]+>", "", entry))
+            assert f"相関する遵守事項: なし（{req.correlation_note}）" in text, req.id
+            for ref in re.findall(r"unplaced-p?[0-9]+-[0-9]+", req.correlation_note):
+                assert f'href="../unplaced.html#{ref}"' in entry, (req.id, ref)
+    assert without, "the sample has requirements without correlations: the check above said nothing"
+
+
+def test_a_requirement_placed_other_than_as_read_says_how(kb):
+    entries = _entries(kb)
+    reqs = load_requirements(kb / "extracted")
+    shown = [r for r in reqs if r.placement.get("how") != "read" or r.numbers_read]
+    assert any(r.numbers_read for r in shown) and any(r.placement.get("how") != "read" for r in shown)
+    for req in reqs:
+        text = html.unescape(re.sub(r"<[^>]+>", " ", entries[req.id][0]))
+        if req.placement.get("how") != "read":
+            assert "配置: " + req.placement["reason"] in text and req.placement.get("detail", "") in text, req.id
+        else:
+            assert "配置: " not in text, req.id
+        if req.numbers_read:
+            assert "読み取り上の番号: " + "、".join(CIRCLED[n - 1] for n in req.numbers_read) in text, req.id
+
+
+def test_every_requirement_is_under_its_own_section_heading(kb):
+    entries = _entries(kb)
+    for req in load_requirements(kb / "extracted"):
+        heading = html.unescape(re.sub(r"<[^>]+>", "", entries[req.id][1])).replace("¶", "").strip()
+        assert heading == f"{req.section} {req.section_title}".strip(), (req.id, heading)
+
+
+def test_a_chapter_of_several_sections_is_not_labelled_with_one_of_their_titles(kb):
+    """The nav, <title> and heading of a chapter: its own title where the outline has one for the
+    chapter number, else the number only (経営管理編 1 spans 1.1–1.3.2)."""
+    sections = [json.loads(line) for line in (kb / "extracted" / "6.0" / "sections.jsonl").read_text(encoding="utf-8").splitlines()]
+    own = {(s["volume"], s["section"]): s["title"] for s in sections}
+    chapters: dict = {}
+    for req in load_requirements(kb / "extracted"):
+        chapters.setdefault((req.volume, req.section.split(".")[0]), {})[req.section] = req.section_title
+    several = {k: v for k, v in chapters.items() if len(v) > 1}
+    assert several, "no chapter spans several sections: the check below says nothing"
+    for (volume, chapter), titles in chapters.items():
+        page = (kb / "site" / "6.0" / volume / f"{chapter}.html").read_text(encoding="utf-8")
+        label = html.unescape(re.search(r"<title>(.*?) - ", page).group(1))
+        nav = html.unescape(re.search(rf'<a href="{chapter}\.html" class="md-nav__link md-nav__link--active">\s*<span class="md-ellipsis">\s*(.*?)\s*</span>', page, re.S).group(1))
+        assert label == nav
+        if own.get((volume, chapter)):
+            assert label == f"{chapter}. {own[(volume, chapter)]}"
+        else:
+            assert label == f"第{chapter}章", label
+        if (volume, chapter) in several:
+            assert not [t for s, t in titles.items() if s != chapter and t and t in label and t != own.get((volume, chapter))], label
 
 
 def test_mkdocs_config_is_strict_about_links():

@@ -33,7 +33,7 @@ SITE_NAME = "医療情報システム安全管理ガイドライン 相関ナレ
 REQ = "<script>alert(1)</script></p>[x](javascript:alert(2))**太字**{{ config }}&amp;"  # gov-2.2-1's text
 CELL = "<img src=x onerror=alert(13)></p>{% if %}`code`"  # the 記載箇所 cells of システム運用編 13
 NOTE = "# 見出し<img src=x onerror=alert(3)>{% endif %}&amp;"  # 備考 of the gov-2.2-1 row
-UNPLACED = "`code`<script>alert(4)</script>**太字**"  # an item that cannot be placed (report page)
+UNPLACED = "`code`<script>alert(4)</script>**太字**"  # an item that cannot be placed (report and 未配置 pages)
 TOC = "</title></p><img src=x onerror=alert(5)>**太字**"  # toc.tsv: 経営管理編 2
 MANIFEST = "<script>alert(6)</script>{{ config.site_name }}</p>"  # manifest.toml title
 ADD = "<img src=x onerror=alert(7)></p>[y](javascript:alert(8))&amp;"  # corrections.tsv add → gov-1.2-2
@@ -51,6 +51,7 @@ EXPECTED = {
     "6.0/ctrl/13.html": ["システム運用編 " + CTRL13],
     "6.0/table.html": [REQ[:23] + "…", "リスク分析を踏まえた対応について新設" + NOTE],
     "6.0/report.html": [UNPLACED],
+    "6.0/unplaced.html": [UNPLACED + "法令上求められる"],
     "6.0/corrections.html": ["窓口" + ADD + "の設置等", MEMO],
 }
 TITLES = {"6.0/gov/2.html": GOV2, "6.0/ctrl/13.html": CTRL13}  # document.title: label - site name
@@ -110,7 +111,7 @@ def test_the_hostile_strings_reach_the_extracted_data(hostile):
     assert "リスク分析を踏まえた対応について新設" + NOTE in notes
     report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     assert report["title"].startswith(MANIFEST)
-    assert any(p.get("text", "").startswith("① " + UNPLACED) for p in report["problems"])
+    assert any(u["raw_text"].startswith("① " + UNPLACED) and u["text"].startswith(UNPLACED) for u in report["unplaced"])
     assert MEMO in (folder / "corrections.tsv").read_text(encoding="utf-8")
 
 

@@ -1,4 +1,9 @@
-"""The ``index`` stage: requirements → a whoosh index; and search over it.
+"""The ``index`` stage: requirements, and the items read but not placed, → a whoosh index; and search over it.
+
+Unplaced items (``unplaced.jsonl``) are indexed beside the requirements with ``kind`` = "unplaced":
+they rank with the requirements by relevance, and every hit says whether it is placed (``Hit.placed``)
+and, where not, why (``Hit.reason``), so that nothing read is unfindable and nothing unplaced passes
+for a requirement.
 
 Fields: the requirement text and its section title analyzed with Sudachi (BM25F, text weighted
 above title), other readings of the text (``variants``), and a character-bigram field used when
@@ -22,7 +27,7 @@ from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
 from ..errors import NotBuiltError, QueryError
 from ..limits import LIMITS, Limits
-from ..model import VOLUMES, Requirement, id_key
+from ..model import VOLUMES, Requirement, Unplaced, id_key
 from ..normalize import clean
 from .analysis import bigram_analyzer, japanese_analyzer
 
@@ -53,6 +58,7 @@ def schema() -> Schema:
     ja = japanese_analyzer()
     return Schema(
         id=ID(stored=True, unique=True),
+        kind=ID(stored=True),  # "requirement" or "unplaced"
         edition=ID(stored=True),
         volume=ID(stored=True),
         section=ID(stored=True),
@@ -62,50 +68,78 @@ def schema() -> Schema:
         variants=TEXT(analyzer=ja),
         bigrams=TEXT(analyzer=bigram_analyzer(), phrase=False),
         sources=STORED,
+        reason=STORED,  # why an unplaced item could not be placed
     )
 
 
-def build_index(requirements: list[Requirement], out_dir: Path) -> Path:
-    """Given requirements, build the index in ``out_dir/index`` (in a build's staging folder); return its path."""
+def build_index(requirements: list[Requirement], out_dir: Path, *, unplaced: list[Unplaced] | None = None) -> Path:
+    """Given requirements and the items read but not placed (by default those of the editions in
+    ``out_dir``), build the index in ``out_dir/index`` (in a build's staging folder); return its path."""
+    if unplaced is None:
+        unplaced = _unplaced_in(out_dir)
     target = out_dir / INDEX_DIR
     target.mkdir()
     ix = whoosh_index.create_in(target, schema())
     with ix.writer(limitmb=128) as writer:
-        for req in requirements:
-            variants = "\n".join(v.text for v in req.variants)
-            writer.add_document(
-                id=req.id,
-                edition=req.edition,
-                volume=req.volume,
-                section=req.section,
-                item=req.item,
-                section_title=req.section_title,
-                text=req.text,
-                variants=variants,
-                bigrams="\n".join([req.text, variants, req.section_title]),
-                sources=[str(s) for s in req.sources],
-            )
+        for record in [*requirements, *unplaced]:
+            writer.add_document(**index_fields(record))
     return target
+
+
+def index_fields(record: Requirement | Unplaced) -> dict:
+    """The fields of one requirement or unplaced item in the index (a missing volume, section or
+    number is left out, not stored as a value)."""
+    variants = "\n".join(v.text for v in record.variants)
+    fields = {
+        "id": record.id,
+        "kind": "unplaced" if isinstance(record, Unplaced) else "requirement",
+        "edition": record.edition,
+        "volume": record.volume,
+        "section": record.section,
+        "item": record.item,
+        "section_title": record.section_title or "",
+        "text": record.text,
+        "variants": variants,
+        "bigrams": "\n".join([record.text, variants, record.section_title or ""]),
+        "sources": [str(s) for s in record.sources],
+        "reason": record.reason if isinstance(record, Unplaced) else None,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _unplaced_in(out_dir: Path) -> list[Unplaced]:
+    from ..store import load_unplaced
+
+    try:
+        return load_unplaced(out_dir)
+    except NotBuiltError:  # no edition folder (an index of requirements alone)
+        return []
 
 
 @dataclass
 class Hit:
+    """One search result: a requirement, or an item read but not placed (``placed`` False; its volume,
+    section and number as far as the table tells, and ``reason`` why it has no ID)."""
+
     id: str
     edition: str
-    volume: str
-    section: str
+    volume: str | None
+    section: str | None
     section_title: str
-    item: int
+    item: int | None
     text: str
     score: float
     highlights: list[tuple[int, int]] = field(default_factory=list)  # [start, end) spans in text
     matched_by: str = "words"  # "words" or "bigrams"
+    placed: bool = True
+    reason: str = ""  # why it could not be placed, where not placed
 
     def to_dict(self) -> dict:
         return {
             "id": self.id, "edition": self.edition, "volume": self.volume, "section": self.section,
             "section_title": self.section_title, "item": self.item, "text": self.text,
             "score": round(self.score, 4), "highlights": [list(s) for s in self.highlights], "matched_by": self.matched_by,
+            "placed": self.placed, **({"reason": self.reason} if not self.placed else {}),
         }
 
 
@@ -195,8 +229,9 @@ class Searcher:
         return hits[:limit]
 
     def _hit(self, r, spans, matched_by, score=None) -> Hit:
-        return Hit(r["id"], r["edition"], r["volume"], r["section"], r["section_title"], r["item"], r["text"],
-                   r.score if score is None else score, spans, matched_by)
+        placed = r.get("kind", "requirement") != "unplaced"
+        return Hit(r["id"], r["edition"], r.get("volume"), r.get("section"), r.get("section_title", ""), r.get("item"), r["text"],
+                   r.score if score is None else score, spans, matched_by, placed, "" if placed else r.get("reason", ""))
 
     def _word_spans(self, text: str, terms: set[str]) -> list[tuple[int, int]]:
         return merge_spans([(start, end) for term, start, end in self._tokens(text) if term in terms])

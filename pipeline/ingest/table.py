@@ -24,7 +24,7 @@ from rapidfuzz import fuzz
 from ..model import CIRCLED, VOLUME_NAMES, VOLUMES, Item, Note, Problem, Source, TableRow
 from ..normalize import clean
 from .layout import RawBlock, RawRow
-from .manifest import Toc, TocEntry  # noqa: F401 (TocEntry: the doctest)
+from .manifest import Toc
 
 ITEM_RE = re.compile(rf"^\s*([{CIRCLED}])\s*(.*)$", re.S)
 # 「13. ネットワーク…」「2. 2. 1 リスク…」「1.3.1 委託…」「9.. ソフト…」: a number, then dots or a space,
@@ -412,6 +412,7 @@ def _sentence_not_heading(place: Place, volume: str | None, toc: Toc | None) -> 
     """A 「1.3 情報セキュリティインシデントが生じた場合、…整理すること。」 in a 記載箇所 cell: a sentence,
     not the title the table of contents gives that number.
 
+    >>> from pipeline.ingest.manifest import TocEntry
     >>> toc = Toc([TocEntry("gov", "1.3", "委託における責任")])
     >>> _sentence_not_heading(Place("1.3", "情報セキュリティインシデントが生じた場合、原因を究明すること。"), "gov", toc)
     True

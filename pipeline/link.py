@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .correct import references
+from .place import HOW_RANK
 from .model import PLACEMENTS, VOLUMES, Correlation, Item, Requirement, Source, TableRow, Unplaced, Variant, id_key, section_key
 
 
@@ -44,7 +45,7 @@ def _requirements(rows: list[TableRow], *, edition: str) -> tuple[list[Requireme
         chosen = ranked[0]
         titles = Counter(item.section_title for item in items)
         first = chosen[0]
-        decided = next((i for i in items if i.how == "read"), None) or items[0]
+        decided = max(items, key=lambda i: HOW_RANK[i.how])  # the strongest way one of its readings was placed
         placement = {"how": decided.how, "reason": PLACEMENTS[decided.how], **({"detail": decided.detail} if decided.detail else {})}
         requirement = Requirement(
             id=req_id,

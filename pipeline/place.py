@@ -125,6 +125,7 @@ class Placed:
     rows: list[TableRow]  # the rows, with items placed here added to the row they were read in
     unplaced: list[Loose]  # readings still without an ID (``item.id`` is their ``unplaced-…`` ID)
     decisions: list[dict] = field(default_factory=list)  # for the report: what was placed, split, renumbered, read twice
+    readings: int = 0  # every 遵守事項 read (placed or not; headings that look like items are not)
 
 
 def loose_items(problems: list[Problem]) -> list[Loose]:
@@ -143,6 +144,7 @@ class _Reading:
     order: int  # source order (file, page, line, column, place in the cell)
     loose: Loose | None = None
     override: PlacementOverride | None = None
+    was_loose: bool = False  # ingest could not place it: it joins its row here once placed
 
 
 def place(rows: list[TableRow], loose: list[Loose], *, toc=None, overrides: list[PlacementOverride] = (),
@@ -164,7 +166,7 @@ def _readings(rows: list[TableRow], loose: list[Loose]) -> list[_Reading]:
     found = [(item.source, n, k, item, None) for n, row in enumerate(rows) for k, item in enumerate(row.items)]
     found += [(entry.item.source, -1, k, entry.item, entry) for k, entry in enumerate(loose)]
     found.sort(key=lambda f: (f[0].file, f[0].page or 0, f[0].line or 0, f[0].column or 0, f[1], f[2]))
-    return [_Reading(item, order, entry) for order, (_, _, _, item, entry) in enumerate(found)]
+    return [_Reading(item, order, entry, was_loose=entry is not None) for order, (_, _, _, item, entry) in enumerate(found)]
 
 
 def _placed(readings: list[_Reading]) -> list[_Reading]:
@@ -227,15 +229,20 @@ TITLE_COVER, TITLE_MARGIN = 0.6, 0.4
 
 
 def title_cover(title: str, text: str) -> float:
-    """How much of a section title's wording (character pairs) the text of an item holds.
+    """How much of a section title's wording (character pairs) the text of an item holds: of the whole
+    title, or of one of its parts of three characters or more (「非常時（災害、インシデント…）対応と
+    BCP策定」 has 「非常時」), whichever is more.
 
     >>> title_cover("責任分界", "第三者提供を行う際の責任分界については、技術的な内容…")
     1.0
     >>> title_cover("管理体制", "医療情報システムの安全管理の状況を把握する")
     0.33
+    >>> title_cover("非常時（災害、インシデント、サイバー攻撃被害）対応とBCP策定", "非常時の事象発生に伴い対応した内容について")
+    1.0
     """
-    grams = _grams(title)
-    return round(len(grams & _grams(text)) / len(grams), 2) if grams else 0.0
+    parts = [title] + [p for p in re.split(r"[（）()、・]", title) if len(p) >= 3 and p != title]
+    scores = [len(grams & _grams(text)) / len(grams) for grams in map(_grams, parts) if grams]
+    return round(max(scores), 2) if scores else 0.0
 
 
 def _grams(text: str) -> set[str]:
@@ -474,8 +481,7 @@ def _renumber(cluster: list[_Reading], number: int, how: str, why: str, decision
 def _result(rows: list[TableRow], readings: list[_Reading], decisions: list[dict], toc) -> Placed:
     """Placed readings into the row they were read in; the rest numbered ``unplaced-<line>-<n>``."""
     row_of = {(row.source.file, row.source.page, row.source.line): row for row in rows}
-    in_rows = {id(i) for row in rows for i in row.items}
-    placed_loose = [r for r in readings if r.item.how in ("same-text", "sequence", "override") and id(r.item) not in in_rows]
+    placed_loose = [r for r in readings if r.was_loose and not r.loose]
     for r in placed_loose:
         s = r.item.source
         row = row_of.get((s.file, s.page, s.line))
@@ -509,10 +515,12 @@ def _result(rows: list[TableRow], readings: list[_Reading], decisions: list[dict
         for r in g:
             r.item.key = key
             out.append(r.loose)
+    kept = sum(len(row.items) for row in rows) + len(out)
+    assert kept == len(readings), f"place lost readings: {len(readings)} read, {kept} kept"  # nothing read may vanish
     for d in decisions:  # the ID a placed reading ended with, once numbering and unplaced IDs are settled
         if "_reading" in d:
             d["id"] = d.pop("_reading").item.id
-    return Placed(rows, out, decisions)
+    return Placed(rows, out, decisions, len(readings))
 
 
 def _file_index(readings: list[_Reading], file: str) -> int:

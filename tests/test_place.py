@@ -190,3 +190,39 @@ def test_a_bad_placement_line_is_one_error_and_nothing_is_lost(kb, tmp_path):
         (raw / "6.0" / "placements.tsv").write_text(content, encoding="utf-8")
         assert_refused(run_cli(tmp_path, "build", raw=raw), *expected)
         assert snapshot(tmp_path / "extracted", tmp_path / "site") == before
+
+
+# --- properties --------------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+POOL = sorted({clean(strip_item_number(raw)) for row in load_truth()["rows"] for v in ("gov", "mgmt", "ctrl")
+               for raw in row.get(v, {}).get("items", [])}, key=len)[:40]
+POOL = [t for n, t in enumerate(POOL) if not any(same_text(t, u) for u in POOL[:n])]
+
+reading = st.tuples(st.sampled_from(["1.1", "13", "2.2.1"]), st.integers(1, 14), st.integers(0, len(POOL) - 1),
+                    st.sampled_from(["row", "row", "row", "no-section", "outside-table", "ambiguous-section"]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(reading, min_size=1, max_size=30))
+def test_every_reading_is_kept_and_no_id_holds_two_texts(readings):
+    items, problems = [], []
+    for line, (section, number, text, kind) in enumerate(readings, 1):
+        raw = f"{CIRCLED[number - 1]} {POOL[text]}"
+        if kind == "row":
+            items.append(_item("ctrl", section, number, POOL[text], line))
+        else:
+            problems.append(Problem(Source("t.txt", line, column=None if kind == "outside-table" else 1), kind, raw,
+                                    None if kind == "outside-table" else "ctrl", number,
+                                    sections=("13", "2.2.1") if kind == "ambiguous-section" else ()))
+    placed = _place(items, problems)
+    kept = [i for row in placed.rows for i in row.items] + [u.item for u in placed.unplaced]
+    assert len(kept) == len(readings)
+    texts: dict[str, list[str]] = {}
+    for item in (i for row in placed.rows for i in row.items):
+        texts.setdefault(item.id, []).append(item.text)
+    for req_id, held in texts.items():
+        assert all(same_text(held[0], t) for t in held), (req_id, held)
+    assert not {u.item.id for u in placed.unplaced} & set(texts)

@@ -34,6 +34,7 @@ from pathlib import Path
 from .errors import GuidelineKBError, OutputError
 
 STAMP = "build.json"
+TOKEN = ".commit-token"  # which commit wrote a part: the data's stamp alone cannot tell a new site from the old one
 _STAGING = re.compile(r"\.(?P<name>.+)\.staging-[0-9a-f]+(\.docs)?$")
 _LEGACY = re.compile(r"\.(?P<name>.+)\.(new|old)-[0-9A-Za-z_]+$")  # replace_dir of earlier versions
 
@@ -80,8 +81,17 @@ def read_stamp(folder: Path) -> str | None:
         return None
 
 
-def write_stamp(folder: Path, build: str) -> None:
+def write_stamp(folder: Path, build: str, token: str = "") -> None:
     (folder / STAMP).write_text(json.dumps({"build": build}, sort_keys=True) + "\n", encoding="utf-8")
+    if token:
+        (folder / TOKEN).write_text(token, encoding="utf-8")
+
+
+def read_token(folder: Path) -> str | None:
+    try:
+        return (folder / TOKEN).read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def exchange(a: Path, b: Path) -> None:
@@ -109,10 +119,10 @@ def _swap(part: Part) -> None:
         os.rename(part.staged, part.target)
 
 
-def _write_journal(path: Path, build: str, parts: list[Part]) -> None:
+def _write_journal(path: Path, build: str, parts: list[Part], token: str = "") -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"build": build, "parts": [[str(p.staged), str(p.target)] for p in parts]}, f)
+        json.dump({"build": build, "token": token, "parts": [[str(p.staged), str(p.target)] for p in parts]}, f)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -123,11 +133,13 @@ def roll_forward(journal: Path) -> None:
     try:
         data = json.loads(journal.read_text(encoding="utf-8"))
         build, parts = data["build"], [Part(Path(t), Path(s)) for s, t in data["parts"]]
+        token = data.get("token", "")
     except (OSError, ValueError, KeyError, TypeError):
         journal.unlink(missing_ok=True)  # half-written journals are only ever the .tmp file
         return
+    mark = read_token if token else read_stamp  # a journal of an older version has no token
     for part in parts:
-        if read_stamp(part.target) != build and read_stamp(part.staged) == build:
+        if mark(part.target) != (token or build) and mark(part.staged) == (token or build):
             _swap(part)
     _finish(journal, parts)
 
@@ -201,10 +213,11 @@ class Transaction:
 
     def commit(self, build: str) -> None:
         """Stamp every staged part with ``build`` and make them current together."""
+        token = f"{build}-{secrets.token_hex(8)}"  # this commit: a rebuild of the same data still replaces the parts
         for part in self.parts:
-            write_stamp(part.staged, build)
+            write_stamp(part.staged, build, token)
         journal = journal_path(self.out_dir)
-        _write_journal(journal, build, self.parts)
+        _write_journal(journal, build, self.parts, token)
         self.parts = []  # committed: from here on a failure is rolled forward, never back
         roll_forward(journal)
 
@@ -268,7 +281,7 @@ def check_folders(raw_dir: Path, out_dir: Path, site_dir: Path, config: Path | N
 
 
 def _foreign_in_extracted(entries: list[Path]) -> list[Path]:
-    return [p for p in entries if p.name not in (STAMP, "index") and not (p / "requirements.jsonl").is_file()]
+    return [p for p in entries if p.name not in (STAMP, TOKEN, "index") and not (p / "requirements.jsonl").is_file()]
 
 
 def _foreign_in_site(entries: list[Path]) -> list[Path]:

@@ -166,3 +166,18 @@ def test_a_failed_build_leaves_everything_as_it_was(built):
     result = subprocess.run(command(base, raws["B"], "build"), capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "toc.tsv:1行" in result.stderr
     assert {p: p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file() and "raw-" not in str(p)} == before
+
+
+def test_a_rebuild_of_the_same_data_still_installs_a_new_site_and_index(built, tmp_path):
+    """The data's stamp names the build; it cannot tell the site of a new version (or config) from the
+    old one. A rebuild with the same data and another mkdocs.yml must install the new site."""
+    base, raws, _ = built
+    stamp = read_stamp(base / "extracted")
+    config = tmp_path / "mkdocs-other.yml"
+    config.write_text(CONFIG.read_text(encoding="utf-8").replace("site_name:", "site_name: 別の名前 ", 1), encoding="utf-8")
+    args = command(base, raws["A"], "build")
+    args[args.index("--config") + 1] = str(config)
+    subprocess.run(args, check=True, capture_output=True, timeout=300)
+    assert read_stamp(base / "extracted") == stamp  # the same data, the same build name (no diff in extracted/)
+    assert "別の名前" in (base / "site" / "index.html").read_text(encoding="utf-8")
+    assert_one_build(base)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .correct import Correction, consensus, correct_rows, load_overrides, numbering, reading_fixes, unused_overrides
+from .correct import Correction, consensus_all, correct_rows, load_overrides, numbering, reading_fixes, unused_overrides
 from .commit import Transaction, check_folders, data_stamp, read_stamp
 from .errors import OutputError, describe_os_error
 from .ingest import Edition, ingest, load_editions
@@ -78,7 +78,7 @@ def read_editions(raw_dir: Path, *, timings: Timings | None = None) -> list[Edit
         with timings.stage("link"):
             linked = link(placed.rows, edition=edition.name, unplaced=placed.unplaced)
         with timings.stage("correct"):
-            trail += [c for r in linked.requirements for c in consensus(r)] + unused_overrides(overrides)
+            trail += consensus_all(linked.requirements) + unused_overrides(overrides)
         report = make_report(edition, got, linked, trail, placed)
         outputs.append(EditionOutput(edition, linked, report, trail, got.warnings))
     return outputs

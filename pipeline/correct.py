@@ -2,12 +2,17 @@
 
     structural  numbers (「2. 2. 1」→「2.2.1」, 「52版」→「5.2版」), list markers at a line start
                 (「ー」「一」→「－」), spaces inside brackets, Kangxi radicals (⽬→目), a dropped 「こ」
-                at a sentence end (「求めると。」→「求めること。」)
+                at a sentence end (「求めると。」→「求めること。」), brackets that don't balance
+                (「…非常時用機能)」→「「…非常時用機能」」)
+    grammar     doubled or dropped kana and particles where Sudachi says the sentence no longer parses
+                and the repair does (「等にに」→「等に」, 「することもに」→「するとともに」, 「講じよう契約」→
+                「講じるよう契約」)
     lexical     near-misses of the guideline's vocabulary (``data/lexicon.tsv``: 経理層→経営層,
                 バターンファイル→パターンファイル, eberos→Kerberos), scored by how OCR confuses
                 characters and whether Sudachi knows the text as it stands
     [link]
-    consensus   the readings of one requirement in several rows, character by character
+    consensus   the readings of one requirement in several rows (and other requirements' texts within
+                the OCR noise): per disagreement the reading that parses, the vote only where both do
     numbering   item numbers out of order, gaps and duplicates within a section: reported only
 
 Every step is a pure function ``text -> [Candidate]``. A candidate at or above ``APPLY_AT`` is
@@ -24,7 +29,6 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
@@ -32,8 +36,9 @@ from rapidfuzz.distance import Levenshtein
 from . import textfile
 from .errors import ManifestError
 from .limits import LIMITS, Limits
-from .model import CIRCLED, Requirement, TableRow, id_key
+from .model import CIRCLED, Item, Requirement, TableRow, id_key
 from .normalize import RADICALS, clean, repair_char, strip_item_number
+from .place import NOISE, same_text
 
 APPLY_AT = 0.8
 LEXICON = Path(__file__).resolve().parent / "data" / "lexicon.tsv"
@@ -177,6 +182,107 @@ def bracket_spaces(text: str, lexicon: Lexicon | None = None) -> list[Candidate]
     return [Candidate(m.start(), m.end(), "", "structural.bracket", 0.9, "括弧の内側の空白") for m in _BRACKET_SPACE.finditer(text)]
 
 
+_OPENERS = {"(": ")", "（": "）", "「": "」", "『": "』", "【": "】", "[": "]"}
+_CLOSERS = {close: open_ for open_, close in _OPENERS.items()}
+_FAMILY = {**{c: "(" for c in "()（）"}, **{c: c for c in "「『【["}, **{c: _CLOSERS[c] for c in "」』】]"}}
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_LIST_ENTRY = re.compile(r"^[－・][ ]*")
+_LIST_GOES_ON = re.compile(r"並びに|及び|又は|若しくは")
+
+
+@dataclass(frozen=True)
+class Brackets:
+    """The brackets of one line: matched ``pairs``, pairs ``crossed`` (an opener closed by another kind),
+    ``lone`` closers (nothing opens them) and ``unclosed`` openers; positions in the line."""
+
+    pairs: tuple[tuple[int, int], ...]
+    crossed: tuple[tuple[int, int], ...]
+    lone: tuple[int, ...]
+    unclosed: tuple[int, ...]
+
+    @property
+    def balanced(self) -> bool:
+        return not (self.crossed or self.lone or self.unclosed)
+
+
+def scan_brackets(line: str) -> Brackets:
+    """Given one line, return how its brackets pair up.
+
+    >>> scan_brackets("「非常時用機能)の手順(例)").crossed, scan_brackets("火災等)並びに停電等)").lone
+    (((0, 7),), (3, 10))
+    """
+    pairs, crossed, lone, unclosed, stack = [], [], [], [], []
+    for i, ch in enumerate(line):
+        if ch in _OPENERS:
+            stack.append(i)
+        elif ch in _CLOSERS:
+            if not stack:
+                lone.append(i)
+            elif _FAMILY[line[stack[-1]]] == _FAMILY[ch]:
+                pairs.append((stack.pop(), i))
+            elif any(_FAMILY[line[j]] == _FAMILY[ch] for j in stack):
+                while _FAMILY[line[stack[-1]]] != _FAMILY[ch]:
+                    unclosed.append(stack.pop())
+                pairs.append((stack.pop(), i))
+            else:
+                crossed.append((stack.pop(), i))
+    return Brackets(tuple(pairs), tuple(crossed), tuple(lone), tuple(sorted(unclosed + stack)))
+
+
+def _lines(text: str) -> Iterable[tuple[int, str]]:
+    offset = 0
+    for line in text.split("\n"):
+        yield offset, line
+        offset += len(line) + 1
+
+
+def brackets(text: str, lexicon: Lexicon | None = None) -> list[Candidate]:
+    """Balance the brackets of a line where they are not: an opener closed by another kind of closer
+    (「…) → 「…」, (…」 → (…), and （ closed by ) → （…）; a closer too many where the bracketed list
+    goes on (「火災等)並びに…停電等)」: the first one is stray); a list entry with a closer and no opener
+    (its 「 fell off next to the bullet, and 」 was read as )). Anything else is only proposed.
+
+    >>> [c.after for c in brackets("－非常時のユーザアカウントや非常時用機能)の手順")]
+    ['「非常時のユーザアカウントや非常時用機能」']
+    >>> [(c.start, c.after) for c in brackets("災害(地震、落雷、火災等)並びにそれに伴う停電等)に耐えうる")]
+    [(12, '')]
+    >>> brackets("(ただし、「TLS暗号設定ガイドライン」を参照)")
+    []
+    """
+    out = []
+    for offset, line in _lines(text):
+        found = scan_brackets(line)
+        for open_, close in found.pairs:
+            if line[close] != _OPENERS[line[open_]]:
+                out.append(Candidate(offset + close, offset + close + 1, _OPENERS[line[open_]], "structural.bracket-balance", 0.9,
+                                     f"「{line[open_]}」を幅の違う「{line[close]}」で閉じている"))
+        for open_, close in found.crossed:
+            out.append(Candidate(offset + close, offset + close + 1, _OPENERS[line[open_]], "structural.bracket-balance", 0.85,
+                                 f"「{line[open_]}」を「{line[close]}」で閉じている（閉じ括弧の読み違い）"))
+        for close in found.lone:
+            if close == 0 or not _JAPANESE.match(line[close - 1]):
+                continue
+            out.append(_lone_closer(line, found, close, offset))
+    return out
+
+
+def _lone_closer(line: str, found: Brackets, close: int, offset: int) -> Candidate:
+    """A closer nothing opens: the earlier closer of a list that goes on is the stray one; in a list entry
+    with no opener at all, the entry's 「 was lost; else only propose dropping the closer."""
+    earlier = [c for o, c in found.pairs if c < close and _FAMILY[line[c]] == _FAMILY[line[close]]]
+    goes_on = _LIST_GOES_ON.match(line, earlier[-1] + 1) if earlier else None
+    if goes_on and not any(earlier[-1] < c < close for c in found.lone):
+        stray = earlier[-1]
+        return Candidate(offset + stray, offset + stray + 1, "", "structural.bracket-balance", 0.85,
+                         f"「{line[stray]}」のあとも「{goes_on.group()}」で括弧の中の列挙が続き、後ろの「{line[close]}」で閉じる: 先の「{line[stray]}」は余分")
+    entry = _LIST_ENTRY.match(line)
+    if entry and not any(ch in _OPENERS for ch in line[:close]):
+        start = entry.end()
+        return Candidate(offset + start, offset + close + 1, "「" + line[start:close] + "」", "structural.bracket-balance", 0.8,
+                         f"箇条の中に開き括弧がなく「{line[close]}」で閉じている: 箇条の頭の「「」が落ち、「」」を「{line[close]}」と読んだもの")
+    return Candidate(offset + close, offset + close + 1, "", "structural.bracket-balance", 0.5, f"開く括弧のない「{line[close]}」")
+
+
 _DROPPED_KO = re.compile(r"(?<=[るすう])と(?=。)")
 
 
@@ -231,7 +337,8 @@ def references(note: str) -> list[dict]:
 
 # Characters OCR takes for one another in this kind of print (each pair either way).
 CONFUSIONS = {frozenset(p) for p in (
-    "バパ", "ビピ", "ブプ", "ベペ", "ボポ", "ハバ", "ヒビ", "フブ", "ヘベ", "ホボ", "カガ", "タダ", "テデ", "トド", "シジ", "ソゾ",
+    "バパ", "ビピ", "ブプ", "ベペ", "ボポ", "ハバ", "ヒビ", "フブ", "ヘベ", "ホボ", "ハパ", "ヒピ", "フプ", "ヘペ", "ホポ",
+    "カガ", "キギ", "クグ", "ケゲ", "コゴ", "サザ", "シジ", "スズ", "セゼ", "ソゾ", "タダ", "チヂ", "ツヅ", "テデ", "トド",
     "ツッ", "ヤャ", "ユュ", "ヨョ", "アァ", "イィ", "ウゥ", "エェ", "オォ", "ケヶ", "つっ", "やゃ", "ゆゅ", "よょ",
     "ー一", "ー－", "一－", "口ロ", "力カ", "工エ", "夕タ", "二ニ", "八ハ", "卜ト", "テタ", "ルレ", "ソン", "シツ",
     "理営", "装常", "適速", "業画", "開関", "未末", "土士", "己巳", "侯候", "綱網", "識職", "績積", "微徴",
@@ -253,7 +360,7 @@ def lexical(text: str, lexicon: Lexicon) -> list[Candidate]:
             continue
         latin = term.isascii()
         budget = 1 if len(term) <= 6 else 2 if len(term) <= 11 else 3
-        exact_ends = [m.end() for m in re.finditer(re.escape(term), text)]  # ascending, and so are the starts
+        exact_ends = [at + len(term) for at in _find_all(text, term)]  # ascending, and so are the starts
         for start, end in _windows(text, term, budget, latin):
             span = text[start:end]
             if span in lexicon.vocabulary:
@@ -266,6 +373,8 @@ def lexical(text: str, lexicon: Lexicon) -> list[Candidate]:
                 continue  # the term itself stands here, read right
             if not latin and any(_at_edge(op, span) and not _known_edit(op, span, term) for op in ops):
                 continue  # an edit at either end that OCR does not make: the term beside other words, not misread
+            if _inflected(span, ops):
+                continue  # the term's words with kana between them: 「認定した時刻認証事業者」 is no 「認定時刻認証事業者」 misread
             confidence, why = _lexical_confidence(span, term, ops)
             found.append(Candidate(start, end, term, "lexical", confidence, f"語彙「{term}」に近い（{why}）"))
     return _best_per_span(found)
@@ -292,8 +401,36 @@ def _known_edit(op, span: str, term: str) -> bool:
     return span[op.src_pos] in "Il|" and op.dest_pos < len(term) and term[op.dest_pos].isascii() and term[op.dest_pos].isupper()
 
 
+_HIRAGANA = re.compile(r"[\u3041-\u309f]")
+
+
+def _inflected(span: str, ops) -> bool:
+    """Whether ``span`` is the term with only hiragana added between its words (an inflection or a
+    particle: 「認定した時刻認証事業者」, 「不正ソフトウェアが混入」): Japanese as written, not a misreading.
+
+    >>> _inflected("認定した時刻認証事業者", Levenshtein.editops("認定した時刻認証事業者", "認定時刻認証事業者"))
+    True
+    >>> _inflected("経理層", Levenshtein.editops("経理層", "経営層"))
+    False
+    """
+    return bool(ops) and all(op.tag == "delete" and _HIRAGANA.match(span[op.src_pos]) for op in ops)
+
+
 def _at_edge(op, span: str) -> bool:
     return op.src_pos == 0 or op.src_pos >= len(span) - (1 if op.tag == "replace" else 0)
+
+
+def _find_all(text: str, sub: str) -> Iterable[int]:
+    """Where ``sub`` starts in ``text``, overlapping ones too (str.find: a regular expression per
+    lexicon term would overflow ``re``'s cache of compiled patterns and recompile every time).
+
+    >>> list(_find_all("ににに", "にに"))
+    [0, 1]
+    """
+    at = text.find(sub)
+    while at >= 0:
+        yield at
+        at = text.find(sub, at + 1)
 
 
 def _windows(text: str, term: str, budget: int, latin: bool) -> Iterable[tuple[int, int]]:
@@ -307,9 +444,9 @@ def _windows(text: str, term: str, budget: int, latin: bool) -> Iterable[tuple[i
     starts = set()
     for i in range(len(term) - 1):
         pair = term[i:i + 2]
-        for m in re.finditer(re.escape(pair), text):
+        for at in _find_all(text, pair):
             for shift in range(-budget, budget + 1):
-                starts.add(m.start() - i + shift)
+                starts.add(at - i + shift)
     for start in sorted(s for s in starts if s >= 0):
         for length in range(len(term) - budget, len(term) + budget + 1):
             if 0 < length and start + length <= len(text):
@@ -359,6 +496,243 @@ def _best_per_span(candidates: list[Candidate]) -> list[Candidate]:
     return sorted(kept)
 
 
+# --- grammar: where the sentence no longer parses (Sudachi) ------------------------------------------
+
+_SUDACHI_PIECE = 4000  # characters; SudachiPy refuses input over ~49 KB of UTF-8, so long lines go in pieces
+OOV_COST = 10000  # what an out-of-vocabulary word adds to a text's cost: about two unlikely words
+
+
+@dataclass(frozen=True)
+class Morpheme:
+    """A word as Sudachi (mode C) reads it, with its place in the text."""
+
+    surface: str
+    pos: tuple[str, ...]  # part of speech, 6 fields: 助詞 格助詞 * * * *; the last is the conjugated form
+    lemma: str
+    start: int
+    end: int
+    oov: bool
+
+
+def _pieces(text: str) -> Iterable[tuple[int, str]]:
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        for start in range(0, len(line), _SUDACHI_PIECE):
+            yield offset + start, line[start:start + _SUDACHI_PIECE]
+        offset += len(line)
+
+
+@functools.lru_cache(maxsize=16384)
+def _analyse(text: str) -> tuple[tuple[Morpheme, ...], int]:
+    from .index.analysis import SudachiTokenizer
+
+    tokenizer, _ = SudachiTokenizer.sudachi()
+    morphemes, cost = [], 0
+    for offset, piece in _pieces(text):
+        found = tokenizer.tokenize(piece)
+        cost += found.get_internal_cost()
+        morphemes += [Morpheme(m.surface(), tuple(m.part_of_speech()), m.dictionary_form(), offset + m.begin(), offset + m.end(), m.is_oov())
+                      for m in found]
+    return tuple(morphemes), cost
+
+
+def morphemes(text: str) -> tuple[Morpheme, ...]:
+    """Given a text, return Sudachi's words (mode C) with their offsets.
+
+    >>> [(m.surface, m.pos[0]) for m in morphemes("等にに応じて")]
+    [('等', '接尾辞'), ('に', '助詞'), ('に', '助詞'), ('応じ', '動詞'), ('て', '助詞')]
+    """
+    return _analyse(text)[0]
+
+
+def language_cost(text: str) -> int:
+    """Given a text, return Sudachi's cost of its best reading (dictionary word costs and the costs of
+    each word following the other) plus ``OOV_COST`` per unknown word: the lower, the more it reads like Japanese.
+
+    >>> language_cost("利用方法等に応じて") < language_cost("利用方法等にに応じて")
+    True
+    """
+    found, cost = _analyse(text)
+    return cost + OOV_COST * sum(1 for m in found if m.oov)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Where a text stops parsing: ``kind`` is one of ``FAULTS``; ``start:end`` the words concerned."""
+
+    kind: str
+    start: int
+    end: int
+    words: tuple[Morpheme, ...] = ()
+
+
+FAULTS = {
+    "unknown-word": "Sudachi の辞書にない語",
+    "particles": "続くことのない助詞の並び",
+    "particle-first": "読点・句点・行頭のすぐあとの助詞",
+    "volitional": "名詞や読点の前の意志形（「…よう」）",
+    "teki-no": "「〜的の」のあとに「〜する」",
+    "brackets": "閉じていない・違う種類で閉じた括弧",
+}
+_CASE_OR_BINDING = frozenset(["が", "を", "に", "へ", "は", "も"])
+_NEVER_AFTER_ANOTHER = frozenset(["が", "を", "に"])
+_LINE_STARTS = frozenset(["、", "。", "\n", "－", "・"])
+
+
+def _particle(m: Morpheme) -> bool:
+    return m.pos[0] == "助詞"
+
+
+def parse_faults(text: str) -> list[Fault]:
+    """Given a text, return the places where Sudachi's reading says it no longer parses: an unknown
+    word; two particles that never follow one another (「等にに」「することもに」); a case particle
+    opening a clause (「、も使用された」); a volitional form before a noun or a comma (「講じよう契約」);
+    「定期的の実施する」; a line whose brackets don't balance.
+
+    >>> [f.kind for f in parse_faults("等にに応じて、も使用された場合、措置を講じよう契約において")]
+    ['particles', 'particle-first', 'volitional']
+    >>> parse_faults("ここにある。ののしる。それには、利用者にも")
+    []
+    """
+    found = morphemes(text)
+    faults = []
+    for i, m in enumerate(found):
+        before = found[i - 1] if i else None
+        after = found[i + 1:i + 4]
+        if m.oov and not m.surface.isascii():
+            faults.append(Fault("unknown-word", m.start, m.end, (m,)))
+        if _particle(m) and before and _particle(before) and before.surface in _CASE_OR_BINDING \
+                and (m.surface in _NEVER_AFTER_ANOTHER or m.surface == before.surface):
+            faults.append(Fault("particles", before.start, m.end, (before, m)))
+        if _particle(m) and m.pos[1] in ("格助詞", "係助詞") and (before is None or before.surface in _LINE_STARTS):
+            faults.append(Fault("particle-first", m.start, m.end, (m,)))
+        if m.pos[5].startswith("意志推量形") and m.surface.endswith("よう") and after and after[0].surface not in ("と", "。", "か", "」", "\n") \
+                and not _particle(after[0]):
+            verb = (before, m) if m.pos[0] == "助動詞" and before else (m,)
+            faults.append(Fault("volitional", verb[0].start, m.end, verb))
+        if m.surface.endswith("的") and m.pos[2] == "形状詞可能" and len(after) >= 3 and after[0].surface == "の" \
+                and after[1].pos[2] == "サ変可能" and after[2].lemma == "する":
+            faults.append(Fault("teki-no", after[0].start, after[0].end, (m, after[0])))
+    for offset, line in _lines(text):
+        if not scan_brackets(line).balanced:
+            faults.append(Fault("brackets", offset, offset + len(line)))
+    return faults
+
+
+def _clause(text: str, start: int, end: int, reach: int = 20) -> tuple[int, int]:
+    """The window around ``start:end`` a repair is judged in: up to ``reach`` characters either side,
+    not past a sentence end or a line."""
+    left = max(text.rfind("。", 0, start) + 1, text.rfind("\n", 0, start) + 1, start - reach, 0)
+    stops = [i for i in (text.find("。", end), text.find("\n", end)) if i >= 0]
+    right = min([*stops, end + reach, len(text)])
+    return left, max(right, end)
+
+
+def repairs_fault(text: str, start: int, end: int, after: str) -> bool:
+    """Whether changing ``text[start:end]`` to ``after`` leaves fewer faults in the clause around it and no
+    fault of a kind it did not have.
+
+    >>> repairs_fault("等にに応じて", 1, 2, ""), repairs_fault("等にに応じて", 1, 3, "をを")
+    (True, False)
+    """
+    left, right = _clause(text, start, end)
+    before = Counter(f.kind for f in parse_faults(text[left:right]))
+    now = Counter(f.kind for f in parse_faults(text[left:start] + after + text[end:right]))
+    return sum(now.values()) < sum(before.values()) and all(now[k] <= before[k] for k in now)
+
+
+# Set phrases of the guideline's prose (複合辞): a pair of particles that can't follow one another is
+# often one of these with a character misread (「することもに」 for 「するとともに」).
+SET_PHRASES = ("とともに", "について", "に対して", "に関して", "において", "における", "によって", "に基づいて",
+               "に基づき", "に応じて", "として", "ように", "ための")
+# Adverbs that a dropped character leaves as a bare particle, and the words they always go with
+# (「もし…場合」: 「、も使用された場合」 is 「、もし使用された場合」).
+PAIRED_ADVERBS = {"もし": ("場合", "ば", "たら", "なら")}
+
+
+def grammar(text: str, lexicon: Lexicon | None = None) -> list[Candidate]:
+    """Doubled or dropped kana and particles where the sentence no longer parses: for each fault that
+    ``parse_faults`` finds, the one repair of its kind, kept only if ``repairs_fault`` says the clause
+    then parses. An unknown word or unbalanced brackets are other steps' business.
+
+    >>> correct_text("情報機器の利用方法等にに応じて必要であれば", steps=[grammar])[0]
+    '情報機器の利用方法等に応じて必要であれば'
+    >>> correct_text("ないようにすることもに、もし使用された場合", steps=[grammar])[0]
+    'ないようにするとともに、もし使用された場合'
+    >>> correct_text("ないようにするとともに、も使用された場合", steps=[grammar])[0]
+    'ないようにするとともに、もし使用された場合'
+    >>> correct_text("必要な措置を講じよう契約において定め", steps=[grammar])[0]
+    '必要な措置を講じるよう契約において定め'
+    >>> correct_text("内部監査を定期的の実施すること。ここにある。ののしる。", steps=[grammar])[0]
+    '内部監査を定期的に実施すること。ここにある。ののしる。'
+    """
+    out = []
+    for fault in parse_faults(text):
+        repair = _REPAIRS.get(fault.kind)
+        candidate = repair(text, fault) if repair else None
+        if candidate is not None and repairs_fault(text, candidate.start, candidate.end, candidate.after):
+            out.append(candidate)
+    return out
+
+
+def _words(fault: Fault) -> str:
+    return "/".join(m.surface for m in fault.words)
+
+
+def _repair_particles(text: str, fault: Fault) -> Candidate | None:
+    """The same particle twice: drop the second. Two that never follow one another: the set phrase one
+    character away, else only propose dropping the second."""
+    first, second = fault.words
+    if first.surface == second.surface:
+        return Candidate(second.start, second.end, "", "grammar.doubled-particle", 0.9,
+                         f"助詞「{first.surface}」が二つ続き文にならない（Sudachi: {_words(fault)}）。一つにすると解析が通る")
+    for phrase in SET_PHRASES:
+        for start in range(max(0, fault.end - len(phrase)), min(fault.start + 1, len(text) - len(phrase) + 1)):
+            span = text[start:start + len(phrase)]
+            if sum(a != b for a, b in zip(span, phrase)) == 1 and repairs_fault(text, start, start + len(phrase), phrase):
+                return Candidate(start, start + len(phrase), phrase, "grammar.set-phrase", 0.85,
+                                 f"助詞「{first.surface}」のあとに「{second.surface}」は続かない（Sudachi: {_words(fault)}）。"
+                                 f"「{span}」は定型の「{phrase}」の 1 字違いで、直すと解析が通る")
+    return Candidate(second.start, second.end, "", "grammar.particles", 0.5,
+                     f"助詞「{first.surface}」のあとに「{second.surface}」は続かない（Sudachi: {_words(fault)}）")
+
+
+def _repair_particle_first(text: str, fault: Fault) -> Candidate | None:
+    """A clause opening with a particle: the paired adverb it is the start of, when its partner word
+    follows in the clause; else only propose dropping the particle."""
+    (m,) = fault.words
+    _, right = _clause(text, m.start, m.end, reach=30)
+    for adverb, partners in PAIRED_ADVERBS.items():
+        partner = next((p for p in partners if p in text[m.end:right]), None)
+        if adverb.startswith(m.surface) and adverb != m.surface and partner:
+            return Candidate(m.end, m.end, adverb[len(m.surface):], "grammar.dropped-kana", 0.85,
+                             f"読点のあとの助詞「{m.surface}」では文にならない。後ろの「{partner}」と対になる「{adverb}」の"
+                             f"「{adverb[len(m.surface):]}」が落ちたもの")
+    return Candidate(m.start, m.end, "", "grammar.particles", 0.5, f"読点・行頭のすぐあとの助詞「{m.surface}」")
+
+
+def _repair_volitional(text: str, fault: Fault) -> Candidate | None:
+    """「講じよう契約」「行われよう、」: the 「る」 of 「講じるよう」 dropped."""
+    said = text[fault.start:fault.end]
+    at = fault.end - len("よう")
+    return Candidate(at, at, "る", "grammar.dropped-kana", 0.85,
+                     f"意志形「{said}」のあとに「{text[fault.end:fault.end + 2]}」は続かない: 「{said[:-2]}るよう」の「る」が落ちたもの")
+
+
+def _repair_teki_no(text: str, fault: Fault) -> Candidate | None:
+    """「定期的の実施する」: 「〜的に」 before a verb."""
+    teki, no = fault.words
+    return Candidate(no.start, no.end, "に", "grammar.particles", 0.85, f"「{teki.surface}の」のあとに「〜する」は続かない: 「{teki.surface}に」")
+
+
+_REPAIRS: dict[str, Callable[[str, Fault], Candidate | None]] = {
+    "particles": _repair_particles,
+    "particle-first": _repair_particle_first,
+    "volitional": _repair_volitional,
+    "teki-no": _repair_teki_no,
+}
+
+
 _QUOTED = re.compile(r"「([^「」\n]{4,60})」")
 
 
@@ -388,7 +762,8 @@ def quoted_names(text: str, lexicon: Lexicon) -> list[Candidate]:
 
 
 Step = Callable[[str, Lexicon], list[Candidate]]
-STEPS: list[Step] = [radicals, section_numbers, edition_numbers, list_markers, bracket_spaces, sentence_end, quoted_names, lexical]
+STEPS: list[Step] = [radicals, section_numbers, edition_numbers, list_markers, bracket_spaces, brackets, sentence_end, grammar,
+                     quoted_names, lexical]
 
 
 # --- applying steps ----------------------------------------------------------------------------------
@@ -449,6 +824,13 @@ def heading_consensus(text: str, misread: list[tuple[str, str]]) -> list[Candida
             for wrong, right in misread for m in re.finditer(re.escape(wrong), text)]
 
 
+def item_steps(item: Item) -> list[Step]:
+    """The steps for one item's text: ``STEPS``, and the misreadings of its section's heading where the
+    table of contents has it right."""
+    misread = heading_misreadings(item.heading_read, item.section_title)
+    return [*STEPS, lambda text, lexicon, misread=misread: heading_consensus(text, misread)] if misread else list(STEPS)
+
+
 def correct_rows(rows: list[TableRow], *, lexicon: Lexicon | None = None, overrides: Overrides | None = None) -> list[Correction]:
     """Correct every item and note of the rows in place (``text`` only); return the trail."""
     trail: list[Correction] = []
@@ -457,9 +839,7 @@ def correct_rows(rows: list[TableRow], *, lexicon: Lexicon | None = None, overri
         for item in row.items:
             cache_key = (item.id, item.text)
             if cache_key not in seen:  # one requirement read alike in many rows: one trail entry
-                misread = heading_misreadings(item.heading_read, item.section_title)
-                steps = [*STEPS, lambda text, lexicon, misread=misread: heading_consensus(text, misread)] if misread else STEPS
-                seen[cache_key] = correct_text(item.text, key=item.id, lexicon=lexicon, overrides=overrides, steps=steps)
+                seen[cache_key] = correct_text(item.text, key=item.id, lexicon=lexicon, overrides=overrides, steps=item_steps(item))
                 trail.extend(seen[cache_key][1])
             item.text = seen[cache_key][0]
         for note in row.notes:
@@ -492,29 +872,99 @@ def reading_fixes(problems: list) -> list[Correction]:
 
 # --- consensus ---------------------------------------------------------------------------------------
 
-def consensus(requirement: Requirement) -> list[Correction]:
-    """Where readings of one requirement disagree, let each differing span take the reading of the
-    majority of rows (at least two rows more than the chosen text), character by character."""
-    readings = [(requirement.text, len(requirement.sources))] + [(v.text, len(v.sources)) for v in requirement.variants]
-    if len(readings) < 2:
+def disagreements(base: str, other: str) -> list[tuple[int, int, str]]:
+    """Given two readings of one text, return where ``other`` reads ``base[start:end]`` otherwise, and
+    how: spans of up to 4 characters either side (OCR noise, not rewording); spans less than 2
+    characters apart are one.
+
+    >>> disagreements("ようにすることもに、もし使用", "ようにするとともに、も使用")
+    [(5, 6, 'と'), (11, 12, '')]
+    """
+    spans: list[list[int]] = []
+    for op in Levenshtein.opcodes(base, other):
+        if op.tag == "equal":
+            continue
+        if spans and op.src_start - spans[-1][1] < 2 and op.dest_start - spans[-1][3] < 2:
+            spans[-1][1], spans[-1][3] = op.src_end, op.dest_end
+        else:
+            spans.append([op.src_start, op.src_end, op.dest_start, op.dest_end])
+    return [(i1, i2, other[j1:j2]) for i1, i2, j1, j2 in spans if i2 - i1 <= 4 and j2 - j1 <= 4]
+
+
+def _judge(base: str, start: int, end: int, after: str) -> tuple[list[str], int]:
+    """The faults and the language cost of the clause around ``start:end`` read as ``after``."""
+    left, right = _clause(base, start, end)
+    text = base[left:start] + after + base[end:right]
+    return [f.kind for f in parse_faults(text)], language_cost(text)
+
+
+def consensus_candidates(base: str, readings: Iterable[tuple[str, int]], own: int = 1) -> list[Candidate]:
+    """Given a text read in ``own`` rows and other readings of it (text, rows), return for each
+    disagreement the reading that parses: another reading wins where the text as it stands has a
+    fault (``parse_faults``) the other has not, the fewest faults then the lowest language cost first.
+    Where both parse, a reading of at least ``own + 2`` rows wins if it costs no more. A reading of 0
+    rows (another requirement's text within the noise) can settle a fault but never outvotes.
+
+    >>> [(c.start, c.after) for c in consensus_candidates("ようにするとともに、も使用された場合", [("ようにすることもに、もし使用された場合", 0)])]
+    [(11, 'し')]
+    >>> consensus_candidates("リスク評価の結果、医療情報の重要性", [("リスク評価を踏まえ、医療情報の重要性", 0)])
+    []
+    """
+    votes: dict[tuple[int, int], Counter] = defaultdict(Counter)
+    for text, weight in readings:
+        for start, end, after in disagreements(base, text):
+            votes[(start, end)][after] += weight
+    out = []
+    for (start, end), counter in sorted(votes.items()):
+        faults, cost = _judge(base, start, end, base[start:end])
+        judged = sorted((len(f), c, -counter[after], after, f) for after in counter for f, c in [_judge(base, start, end, after)])
+        rows = own + sum(counter.values())
+        n, best_cost, minus, after, best_faults = judged[0]
+        if n < len(faults):
+            why = "、".join(FAULTS[k] for k in sorted(Counter(faults) - Counter(best_faults)))
+            whose = f"{-minus} 行の読み" if minus else "同じ文の別の遵守事項の読み"
+            out.append(Candidate(start, end, after, "consensus", 0.9,
+                                 f"{whose}「{after}」は解析が通り、いまの読み「{base[start:end]}」には{why}"
+                                 f"（Sudachi のコスト {cost} → {best_cost}）"))
+            continue
+        voted = [(m, c, a) for k, c, m, a, _ in judged if k == len(faults) and -m >= own + 2 and c <= cost]
+        if voted:
+            minus, best_cost, after = min(voted)
+            out.append(Candidate(start, end, after, "consensus", 0.85,
+                                 f"{rows} 行のうち {-minus} 行がこの読みで、解析も劣らない（Sudachi のコスト {cost} → {best_cost}）"))
+    return out
+
+
+def consensus(requirement: Requirement, *, copies: Iterable[str] = ()) -> list[Correction]:
+    """Settle the disagreements between the readings of one requirement (its ``variants`` within the
+    OCR noise, weighted by their rows; ``copies``: texts of other requirements within the noise, which
+    settle only faults) by ``consensus_candidates``; change ``requirement.text``; return the trail."""
+    readings = [(v.text, len(v.sources)) for v in requirement.variants if same_text(v.text, requirement.text)]
+    readings += [(text, 0) for text in copies]
+    if not readings:
         return []
     base = requirement.text
-    votes: dict[tuple[int, int], Counter] = defaultdict(Counter)
-    for text, weight in readings[1:]:
-        for tag, i1, i2, j1, j2 in SequenceMatcher(None, base, text, autojunk=False).get_opcodes():
-            if tag != "equal" and i2 - i1 <= 4 and j2 - j1 <= 4:
-                votes[(i1, i2)][text[j1:j2]] += weight
     trail, out, last = [], [], 0
-    for (i1, i2), counter in sorted(votes.items()):
-        after, count = counter.most_common(1)[0]
-        own = readings[0][1]
-        if count >= own + 2 and i1 >= last:
-            trail.append(Correction(requirement.id, "text", i1, base[i1:i2], after, "consensus", round(count / (count + own), 2),
-                                    f"{count + own} 行のうち {count} 行がこの読み", "applied"))
-            out.append(base[last:i1] + after)
-            last = i2
-    if trail:
-        requirement.text = "".join(out) + base[last:]
+    for c in _best_per_span(consensus_candidates(base, readings, len(requirement.sources))):
+        trail.append(Correction(requirement.id, "text", c.start, base[c.start:c.end], c.after, c.step, c.confidence, c.evidence, "applied"))
+        out.append(base[last:c.start] + c.after)
+        last = c.end
+    requirement.text = "".join(out) + base[last:]
+    return trail
+
+
+def consensus_all(requirements: list[Requirement]) -> list[Correction]:
+    """``consensus`` for every requirement, with the texts of the other requirements of its volume that
+    are within the OCR noise of it as ``copies`` (the sample repeats rows under other numbers); each
+    judged on the texts as they were before any of them changed."""
+    from rapidfuzz import fuzz, process
+
+    texts = [r.text for r in requirements]
+    trail = []
+    for n, requirement in enumerate(requirements):
+        same_volume = {i: texts[i] for i, r in enumerate(requirements) if i != n and r.volume == requirement.volume}
+        copies = [text for text, _, _ in process.extract(texts[n], same_volume, scorer=fuzz.ratio, score_cutoff=NOISE, limit=None)]
+        trail += consensus(requirement, copies=copies)
     return trail
 
 

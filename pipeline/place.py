@@ -20,6 +20,7 @@ What cannot be settled is kept as ``Unplaced`` with volume and section as far as
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -52,13 +53,54 @@ def same_text(a: str, b: str) -> bool:
     return _cited(a) == _cited(b) and fuzz.ratio(_squeeze(a), _squeeze(b)) >= NOISE
 
 
+_CITED = re.compile(f"[{CIRCLED}]")
+
+
 def _cited(text: str) -> list[str]:
     """The item numbers a text cites (「⑥に関して」): parallel sentences of two sections differ there."""
-    return [c for c in text if c in CIRCLED]
+    return _CITED.findall(text)
 
 
 def _squeeze(text: str) -> str:
     return re.sub(r"[\s、。，．,.・()（）「」]", "", text)
+
+
+class TextIndex:
+    """Texts with a payload, looked up by near-sameness without comparing every pair: a text is
+    compared only with those that share its first, middle or last five characters (two readings of
+    one text within the noise practically always share one of them).
+
+    >>> index = TextIndex(); index.add("リスク評価の結果を経営層に報告し、承認を得ること。", "mgmt-6-8")
+    >>> index.find("リスク評価の結果を経営層に報告し承認を得ること")
+    (100.0, 'mgmt-6-8')
+    >>> index.find("無線LANを利用する場合、次に掲げる対策を実施すること。") is None
+    True
+    """
+
+    def __init__(self):
+        self.blocks: dict[str, list[tuple[str, str, object]]] = defaultdict(list)
+
+    @staticmethod
+    def _keys(squeezed: str) -> list[str]:
+        middle = len(squeezed) // 2
+        return ["h" + squeezed[:5], "m" + squeezed[middle - 2:middle + 3], "t" + squeezed[-5:]]
+
+    def add(self, text: str, payload) -> None:
+        squeezed = _squeeze(text)
+        for key in self._keys(squeezed):
+            self.blocks[key].append((squeezed, text, payload))
+
+    def find(self, text: str, accept=lambda payload: True) -> tuple[float, object] | None:
+        """The best payload whose text is the same as ``text`` (score, payload), first added on a tie."""
+        squeezed, cited, best = _squeeze(text), _cited(text), None
+        for key in self._keys(squeezed):
+            for other, original, payload in self.blocks.get(key, ()):
+                if not accept(payload):
+                    continue
+                score = fuzz.ratio(squeezed, other, score_cutoff=NOISE)
+                if score and (best is None or score > best[0]) and _cited(original) == cited:
+                    best = (score, payload)
+        return best
 
 
 # --- maintainer overrides ------------------------------------------------------------------------
@@ -207,17 +249,19 @@ def _names(source_file: str, given: str, file_names: dict[str, str]) -> bool:
 
 def _place_same_text(readings: list[_Reading], decisions: list[dict]) -> None:
     """An unplaced reading whose text is that of a placed reading takes its volume and section."""
-    placed = _placed(readings)
+    index, seen = TextIndex(), set()
+    for p in _placed(readings):
+        if (p.item.volume, p.item.text) not in seen:  # the first placed reading of each text stands for it
+            seen.add((p.item.volume, p.item.text))
+            index.add(p.item.text, p)
     for r in readings:
         if not r.loose:
             continue
         weak_volume = r.loose.code in ("no-section", "no-volume", "outside-table")
-        scored = [(fuzz.ratio(_squeeze(r.item.text), _squeeze(p.item.text)), p) for p in placed
-                  if (weak_volume or p.item.volume == r.item.volume)]
-        scored = [(s, p) for s, p in scored if s >= NOISE and _cited(p.item.text) == _cited(r.item.text)]
-        if not scored:
+        found = index.find(r.item.text, accept=lambda p: weak_volume or p.item.volume == r.item.volume)
+        if found is None:
             continue
-        score, best = max(scored, key=lambda sp: (sp[0], -sp[1].order))
+        score, best = found
         _set(r, best.item.volume, best.item.section, r.item.item, "same-text",
              f"同じ本文（類似度 {score:.0f}）が {best.item.source} で {best.item.id} として読めた", None)
         r.item.section_title = best.item.section_title
@@ -274,7 +318,15 @@ def _place_by_sequence(readings: list[_Reading], decisions: list[dict], toc) -> 
     where its volume is unknown) is an item of that section, if it is one of the sections the table
     offers for it (where it offers some). A single section offered (the 記載箇所 in force above the
     block) that holds no item yet takes it too. Which text keeps a number both claim is ``numbering``'s."""
-    anchored: set[int] = set()  # readings placed here from a neighbour read as it stands
+    strong: dict[tuple, list[tuple[int, _Reading]]] = defaultdict(list)  # (volume, column or None) → (order, reading), sorted
+    holding: set[tuple[str, str]] = set()  # (volume, section) with an item placed
+    for p in _placed(readings):
+        holding.add((p.item.volume, p.item.section))
+        if p.item.how in ("read", "override"):
+            strong[(p.item.volume, None)].append((p.order, p))
+            strong[(p.item.volume, p.item.source.column)].append((p.order, p))
+    for entries in strong.values():
+        entries.sort(key=lambda e: e[0])
     for r in readings:
         if not r.loose:
             continue
@@ -282,18 +334,16 @@ def _place_by_sequence(readings: list[_Reading], decisions: list[dict], toc) -> 
         offered = r.loose.sections
         column = r.item.source.column if not r.item.volume else None
         fits = set()
-        placed = _placed(readings)
         for volume in volumes:
-            mine = [p for p in placed if p.item.volume == volume and (column is None or p.item.source.column in (column - 1, column, column + 1))
-                    and (p.item.how in ("read", "override") or id(p) in anchored)]
-            before = [p for p in mine if p.order < r.order]
-            after = [p for p in mine if p.order > r.order]
-            for neighbour, step in ((before[-1] if before else None, 1), (after[0] if after else None, -1)):
+            lists = [strong[(volume, None)]] if column is None else [strong[(volume, c)] for c in (column - 1, column, column + 1)]
+            before = max((_neighbour(entries, r.order, -1) for entries in lists), key=lambda p: p.order if p else -1, default=None)
+            after = min((_neighbour(entries, r.order, 1) for entries in lists), key=lambda p: p.order if p else 1 << 60, default=None)
+            for neighbour, step in ((before, 1), (after, -1)):
                 if neighbour is None or (offered and neighbour.item.section not in offered):
                     continue
                 if neighbour.item.item + step == r.item.item:
                     fits.add((volume, neighbour.item.section, neighbour.item.id, "上" if step == 1 else "下"))
-            if len(offered) == 1 and not any(p.item.volume == volume and p.item.section == offered[0] for p in placed):
+            if len(offered) == 1 and (volume, offered[0]) not in holding:
                 fits.add((volume, offered[0], "", ""))
         sections = {(v, s) for v, s, _, _ in fits}
         if len(sections) != 1:
@@ -304,9 +354,20 @@ def _place_by_sequence(readings: list[_Reading], decisions: list[dict], toc) -> 
         else:
             detail = f"この行の上で効いている記載箇所は {section} で、その節にまだ遵守事項がない"
         _set(r, volume, section, r.item.item, "sequence", detail, toc)
-        anchored.add(id(r))
+        holding.add((volume, section))
+        for key in ((volume, None), (volume, r.item.source.column)):  # it anchors the next in its run
+            bisect.insort(strong[key], (r.order, r), key=lambda e: e[0])
         decisions.append({"kind": "placed", "_reading": r, "how": "sequence", "sources": [str(r.item.source)], "reason": detail, "code": r.loose.code})
         r.loose = None
+
+
+def _neighbour(entries: list[tuple[int, _Reading]], order: int, direction: int) -> _Reading | None:
+    """The reading just before (direction -1) or after (+1) ``order`` in a list sorted by order."""
+    at = bisect.bisect_left(entries, order, key=lambda e: e[0])
+    if direction < 0:
+        return entries[at - 1][1] if at > 0 else None
+    at = bisect.bisect_right(entries, order, key=lambda e: e[0])
+    return entries[at][1] if at < len(entries) else None
 
 
 # --- numbering -----------------------------------------------------------------------------------
@@ -325,16 +386,15 @@ def _clusters(readings: list[_Reading]) -> list[list[_Reading]]:
             i = parent[i]
         return i
 
-    groups: dict[tuple, list[int]] = defaultdict(list)
+    sections: dict[tuple[str, str], TextIndex] = defaultdict(TextIndex)  # a section's texts, one per cluster so far
+    across: dict[str, TextIndex] = defaultdict(TextIndex)  # a volume's texts, for texts read in two sections
     for i, r in enumerate(readings):
-        squeezed = _squeeze(r.item.text)
-        for key in ((r.item.volume, "section", r.item.section), (r.item.volume, "head", squeezed[:6]), (r.item.volume, "tail", squeezed[-6:])):
-            groups[key].append(i)
-    for members in groups.values():
-        for a, i in enumerate(members):
-            for j in members[a + 1:]:
-                if find(i) != find(j) and same_text(readings[i].item.text, readings[j].item.text):
-                    parent[find(j)] = find(i)
+        found = sections[(r.item.volume, r.item.section)].find(r.item.text) or across[r.item.volume].find(r.item.text)
+        if found is not None:
+            parent[find(i)] = find(found[1])
+        else:
+            sections[(r.item.volume, r.item.section)].add(r.item.text, i)
+            across[r.item.volume].add(r.item.text, i)
     clusters: dict[int, list[_Reading]] = defaultdict(list)
     for i, r in enumerate(readings):
         clusters[find(i)].append(r)
@@ -368,6 +428,7 @@ def _one_number_each(clusters: list[list[_Reading]], decisions: list[dict]) -> N
     wants: dict[int, list[list[_Reading]]] = defaultdict(list)
     for c in clusters:
         wants[_top_number(c)].append(c)
+    ordered = sorted((r.order, r.item.item, id(c)) for c in clusters for r in c)
     number_of: dict[int, int] = {}  # id(cluster) -> number
     losers = []
     for number, claimants in sorted(wants.items()):
@@ -375,7 +436,7 @@ def _one_number_each(clusters: list[list[_Reading]], decisions: list[dict]) -> N
             number_of[id(claimants[0])] = number
             continue
         _check_override_clash(claimants, number)
-        owner = max(claimants, key=lambda c: (any(r.override for r in c), not _alternatives(c, number), _run_score(c, number, clusters),
+        owner = max(claimants, key=lambda c: (any(r.override for r in c), not _alternatives(c, number), _run_score(c, number, ordered),
                                               len(c), -c[0].order))
         number_of[id(owner)] = number
         losers += [c for c in claimants if c is not owner]
@@ -386,7 +447,7 @@ def _one_number_each(clusters: list[list[_Reading]], decisions: list[dict]) -> N
             number_of[id(c)] = free[0]
             _renumber(c, free[0], "read", "", decisions, split_from=_top_number(c))
             continue
-        new, why = _from_neighbours(c, clusters, number_of, taken)
+        new, why = _from_neighbours(c, ordered, number_of, taken)
         if new:
             number_of[id(c)] = new
             _renumber(c, new, "sequence", why, decisions, split_from=_top_number(c))
@@ -435,28 +496,40 @@ def _alternatives(cluster: list[_Reading], number: int) -> list[int]:
     return sorted({r.item.item for r in cluster} - {number}, key=lambda n: min(r.order for r in cluster if r.item.item == n))
 
 
-def _run_score(cluster: list[_Reading], number: int, clusters: list[list[_Reading]]) -> int:
+def _around(reading: _Reading, ordered: list[tuple[int, int, int]], cluster_of: int, number_of=None) -> tuple[int | None, int | None]:
+    """The numbers of the nearest readings of other texts before and after ``reading`` in its section
+    (``ordered``: (order, number, cluster) sorted; ``number_of`` maps a cluster to the number it got,
+    or its readings count as read)."""
+    at = bisect.bisect_left(ordered, reading.order, key=lambda e: e[0])
+    found = []
+    for step, start in ((-1, at - 1), (1, at + 1)):
+        n, number = start, None
+        while 0 <= n < len(ordered):
+            _, read, cluster = ordered[n]
+            if cluster != cluster_of and (number_of is None or cluster in number_of):
+                number = read if number_of is None else number_of[cluster]
+                break
+            n += step
+        found.append(number)
+    return found[0], found[1]
+
+
+def _run_score(cluster: list[_Reading], number: int, ordered: list[tuple[int, int, int]]) -> int:
     """How many of the cluster's readings of ``number`` sit between readings numbered one less and one more."""
-    others = sorted((r for c in clusters if c is not cluster for r in c), key=lambda r: r.order)
     score = 0
     for r in cluster:
-        if r.item.item != number:
-            continue
-        before = [o for o in others if o.order < r.order]
-        after = [o for o in others if o.order > r.order]
-        score += bool(before and before[-1].item.item == number - 1) + bool(after and after[0].item.item == number + 1)
+        if r.item.item == number:
+            prev, nxt = _around(r, ordered, id(cluster))
+            score += (prev == number - 1) + (nxt == number + 1)
     return score
 
 
-def _from_neighbours(cluster: list[_Reading], clusters: list[list[_Reading]], number_of: dict[int, int], taken: set[int]) -> tuple[int, str]:
+def _from_neighbours(cluster: list[_Reading], ordered: list[tuple[int, int, int]], number_of: dict[int, int], taken: set[int]) -> tuple[int, str]:
     """The number the readings around it leave for a text that lost its own: between ⑦ and ⑨ it is ⑧;
     after ⑩ a ① is ⑪ (OCR dropped the 1 of a two-digit number)."""
     first = cluster[0]
     number = first.item.item
-    others = sorted(((r, number_of.get(id(c))) for c in clusters if c is not cluster and id(c) in number_of for r in c), key=lambda x: x[0].order)
-    before = [n for r, n in others if r.order < first.order]
-    after = [n for r, n in others if r.order > first.order]
-    prev, nxt = (before[-1] if before else None), (after[0] if after else None)
+    prev, nxt = _around(first, ordered, id(cluster), number_of)
     if prev is not None and number + 10 <= len(CIRCLED) and prev == number + 9 and number + 10 not in taken:
         return number + 10, f"{CIRCLED[prev - 1]} の後の {CIRCLED[number - 1]} は {CIRCLED[number + 9]}（二桁の番号の 1 を OCR が落とした）"
     if prev is not None and nxt is not None and nxt - prev == 2 and prev + 1 not in taken:
@@ -497,12 +570,14 @@ def _result(rows: list[TableRow], readings: list[_Reading], decisions: list[dict
     rows.sort(key=lambda row: (row.source.file, row.source.page or 0, row.source.line or 0))
     # Unplaced readings of one text are one record; its ID from where it was first read.
     groups: list[list[_Reading]] = []
+    index = TextIndex()
     for r in unplaced:
-        home = next((g for g in groups if same_text(g[0].item.text, r.item.text)), None)
-        if home:
-            home.append(r)
+        found = index.find(r.item.text)
+        if found:
+            found[1].append(r)
         else:
             groups.append([r])
+            index.add(r.item.text, groups[-1])
     counts: Counter = Counter()
     out = []
     for g in groups:

@@ -459,7 +459,8 @@ def _one_number_each(clusters: list[list[_Reading]], decisions: list[dict]) -> N
     for c in clusters:
         if id(c) in number_of and not c[0].loose:
             number = number_of[id(c)]
-            twice = sorted({r.item.item for r in c if r.item.item != number})
+            read = {r.item.item for r in c}
+            twice = sorted(read - {number}) if number in read else []  # a renumbered text is a split, reported as such
             for r in c:
                 if r.item.item != number:
                     r.item.number_read = r.item.number_read or r.item.item

@@ -87,8 +87,8 @@ def truth_texts(truth: dict) -> dict[str, list[str]]:
     texts: dict[str, list[str]] = {}
     for row in truth["rows"]:
         for volume, ids in _row_ids(row).items():
-            for item in row[volume]["items"]:
-                key = f"{volume}-{row[volume]['places'][0].split()[0].rstrip('.')}-{CIRCLED.index(item[0]) + 1}"
+            for item, number in zip(row[volume]["items"], _cell_numbers(row[volume]["items"])):
+                key = f"{volume}-{row[volume]['places'][0].split()[0].rstrip('.')}-{number}"
                 if item[1:].strip() not in texts.setdefault(key, []):
                     texts[key].append(item[1:].strip())
     return texts
@@ -101,8 +101,8 @@ def truth_clashes(truth: dict) -> int:
     for row in truth["rows"]:
         for volume, ids in _row_ids(row).items():
             section = row[volume]["places"][0].split()[0].rstrip(".")
-            for item in row[volume]["items"]:
-                holders.setdefault(f"{volume}-{section}-{CIRCLED.index(item[0]) + 1}", set()).add(item[1:].strip())
+            for item, number in zip(row[volume]["items"], _cell_numbers(row[volume]["items"])):
+                holders.setdefault(f"{volume}-{section}-{number}", set()).add(item[1:].strip())
     def distinct(texts: set[str]) -> int:  # readings of one text differ a little (the truth keeps the table's variants)
         kept: list[str] = []
         for text in sorted(texts):
@@ -129,12 +129,22 @@ def _id_order(req_id: str) -> tuple:
     return tuple(int(n) for n in section.split(".")), int(item)
 
 
+def _cell_numbers(items: list[str]) -> list[int]:
+    """The item numbers of one cell; an item whose text is an earlier one's of the same cell (the
+    sample reads one line twice, as ① and ②) is that item read twice and takes its number."""
+    numbers: list[int] = []
+    for n, item in enumerate(items):
+        same = next((numbers[k] for k in range(n) if difflib.SequenceMatcher(None, item[1:], items[k][1:]).ratio() >= 0.8), None)
+        numbers.append(same or CIRCLED.index(item[0]) + 1)
+    return numbers
+
+
 def _row_ids(row: dict) -> dict[str, set[str]]:
     out = {}
     for volume in VOLUMES:
         if volume in row and row[volume].get("items"):
             section = row[volume]["places"][0].split()[0].rstrip(".")
-            out[volume] = {f"{volume}-{section}-{CIRCLED.index(item[0]) + 1}" for item in row[volume]["items"]}
+            out[volume] = {f"{volume}-{section}-{number}" for number in _cell_numbers(row[volume]["items"])}
     return out
 
 

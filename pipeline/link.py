@@ -128,9 +128,9 @@ def _explain_uncorrelated(requirements: list[Requirement], correlations: list[Co
             continue
         beside = sorted({u for row in rows_of[req.id] for u in unplaced_at.get(row_key(row.source), [])})
         if beside:
-            req.correlation_note = f"この行の他の編の遵守事項は配置できなかった（{'、'.join(beside)}）"
+            req.correlation_note = f"この行の他の編の遵守事項は配置できなかった: {'、'.join(beside)}"
         else:
-            req.correlation_note = "相関表のこの行に他の編の遵守事項が読めない（サンプルが表の一部のため、またはその編に対応する事項がない）"
+            req.correlation_note = "相関表のこの行に他の編の遵守事項が読めない。サンプルが表の一部のため、またはその編に対応する事項がないため"
 
 
 def sections(requirements: list[Requirement], toc: list[tuple[str, str, str]]) -> list[dict]:

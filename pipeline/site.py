@@ -116,7 +116,7 @@ def unplaced_refs(note: str) -> list[str]:
     """The ``unplaced-…`` IDs a requirement's ``correlation_note`` names (items of its table row that
     could not be placed).
 
-    >>> unplaced_refs("この行の他の編の遵守事項は配置できなかった（unplaced-7-1、unplaced-p3-2）")
+    >>> unplaced_refs("この行の他の編の遵守事項は配置できなかった: unplaced-7-1、unplaced-p3-2")
     ['unplaced-7-1', 'unplaced-p3-2']
     """
     return _UNPLACED_ID.findall(note or "")

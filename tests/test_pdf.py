@@ -165,7 +165,10 @@ def scans(tmp_path_factory) -> dict:
     return get
 
 
-@pytest.mark.parametrize("variant", [*SCANNED, "no-tounicode", pytest.param("scan-whole", marks=pytest.mark.slow)])
+# The scan slices take 20–25 s each: behind the slow marker (CI runs them); the default run reads scans
+# through test_producers' 200 dpi slices and the no-ToUnicode pages here.
+@pytest.mark.parametrize("variant", [*(pytest.param(v, marks=pytest.mark.slow) for v in SCANNED), "no-tounicode",
+                                     pytest.param("scan-whole", marks=pytest.mark.slow)])
 def test_scans_find_every_requirement(scans, variant, tmp_path):
     made = scans(variant)
     table = read_pdf_table(made.path)

@@ -5,6 +5,7 @@ OCR reads ⑪⑫⑬ as ①②③, numbers one text twice, and leaves items whose
 This stage decides, for every reading, and records how (``Item.how``, ``model.PLACEMENTS``):
 
     override    raw/<edition>/placements.tsv: a maintainer's ID for a reading (file, line or page, number)
+    toc-title   an item of a cell that offers several sections, in the one whose title its text holds
     same-text   an item not placed whose text is a reading of a placed one (within OCR noise)
     sequence    an item not placed whose number continues the items just above or below it in one
                 section (or in one of the sections the table offers for it)
@@ -14,7 +15,7 @@ This stage decides, for every reading, and records how (``Item.how``, ``model.PL
                 → ⑧; ①②③ after ⑩ → ⑪⑫⑬, the OCR dropping the 1 of a two-digit number), or stays unplaced
 
 Texts are "the same" at ``NOISE`` or above (rapidfuzz ratio, measured on the sample: readings of one
-text 91–100, different requirements of one section ≤ 62; ``tests/test_place.py`` keeps the gap).
+text ≥ 94.5, different texts of one volume ≤ 64.6; ``tests/test_place.py`` keeps the gap).
 What cannot be settled is kept as ``Unplaced`` with volume and section as far as they are known.
 """
 
@@ -189,13 +190,12 @@ class _Reading:
     was_loose: bool = False  # ingest could not place it: it joins its row here once placed
 
 
-def place(rows: list[TableRow], loose: list[Loose], *, toc=None, overrides: list[PlacementOverride] = (),
-          file_names: dict[str, str] | None = None) -> Placed:
+def place(rows: list[TableRow], loose: list[Loose], *, toc=None, overrides: list[PlacementOverride] = ()) -> Placed:
     """Given normalized rows and the items ingest could not place, return the rows with every reading
     that could be placed, numbered once per section, and the readings that stay unplaced."""
     readings = _readings(rows, loose)
     decisions: list[dict] = []
-    _apply_overrides(readings, overrides, decisions, file_names or {})
+    _apply_overrides(readings, overrides, decisions)
     _place_by_title(readings, decisions, toc)
     _place_same_text(readings, decisions)
     _place_by_sequence(readings, decisions, toc)
@@ -224,10 +224,10 @@ def _set(r: _Reading, volume: str, section: str, number: int, how: str, detail: 
         item.section_title = toc.title(volume, section) or item.section_title
 
 
-def _apply_overrides(readings: list[_Reading], overrides, decisions: list[dict], file_names: dict[str, str]) -> None:
+def _apply_overrides(readings: list[_Reading], overrides, decisions: list[dict]) -> None:
     for entry in overrides:
         volume, section, number = _ID_RE.match(entry.id).groups()
-        matches = [r for r in readings if _names(r.item.source.file, entry.file, file_names)
+        matches = [r for r in readings if _names(r.item.source.file, entry.file)
                    and (r.item.source.line if r.item.source.line is not None else r.item.source.page) == entry.where
                    and (r.item.number_read or r.item.item) == entry.number]
         if len(matches) > 1:
@@ -243,8 +243,9 @@ def _apply_overrides(readings: list[_Reading], overrides, decisions: list[dict],
         decisions.append({"kind": "override", "id": entry.id, "sources": [str(matches[0].item.source)], "reason": matches[0].item.detail})
 
 
-def _names(source_file: str, given: str, file_names: dict[str, str]) -> bool:
-    return source_file == given or source_file.rsplit("/", 1)[-1] == given or file_names.get(given) == source_file
+def _names(source_file: str, given: str) -> bool:
+    """The file of a source (「6.0/correlation-table-v6.0.ocr.txt」) as placements.tsv names it: in full or by its name."""
+    return source_file == given or source_file.rsplit("/", 1)[-1] == given
 
 
 def _place_same_text(readings: list[_Reading], decisions: list[dict]) -> None:
@@ -445,12 +446,12 @@ def _one_number_each(clusters: list[list[_Reading]], decisions: list[dict]) -> N
         free = [n for n in _alternatives(c, _top_number(c)) if n not in taken]
         if free:
             number_of[id(c)] = free[0]
-            _renumber(c, free[0], "read", "", decisions, split_from=_top_number(c))
+            _renumber(c, free[0], "read", "", decisions)
             continue
         new, why = _from_neighbours(c, ordered, number_of, taken)
         if new:
             number_of[id(c)] = new
-            _renumber(c, new, "sequence", why, decisions, split_from=_top_number(c))
+            _renumber(c, new, "sequence", why, decisions)
         else:
             for r in c:
                 r.loose = Loose(r.item, "number-clash", f"{r.item.id} には別の本文がある（{why}）", (r.item.section,))
@@ -539,7 +540,7 @@ def _from_neighbours(cluster: list[_Reading], ordered: list[tuple[int, int, int]
     return 0, f"前後の番号（{around or 'なし'}）から番号が決まらない"
 
 
-def _renumber(cluster: list[_Reading], number: int, how: str, why: str, decisions: list[dict], *, split_from: int) -> None:
+def _renumber(cluster: list[_Reading], number: int, how: str, why: str, decisions: list[dict]) -> None:
     old = cluster[0].item.id
     for r in cluster:
         if how != "read":

@@ -92,6 +92,7 @@ def results_for(page, query: str) -> list[str]:
     return [link.split("#", 1)[1] for link in (previous or empty)[1] if "#" in link]
 
 
+@pytest.mark.slow  # 63 queries in Chromium, about 45 s
 def test_site_search_finds_what_the_cli_finds(page):
     assert len(SITE_QUERIES) >= 20
     found, misses = 0, []

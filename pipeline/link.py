@@ -97,11 +97,12 @@ def _unplaced(loose: list, *, edition: str) -> list[Unplaced]:
         for item in items:
             readings.setdefault(item.text, []).append(item)
         ranked = sorted(readings.values(), key=lambda group: -len(group))
-        first, head = ranked[0][0], entries[0]
+        first = ranked[0][0]
+        head = next((e for e in entries if e.item.section), None) or next((e for e in entries if e.item.volume), entries[0])  # knows most
         records.append(Unplaced(
             id=key, edition=edition, text=first.text, raw_text=first.raw_text, sources=_sources(i.source for i in items),
-            code=head.code, reason=head.reason, volume=first.volume or None, section=first.section or None,
-            section_title=first.section_title, item=first.number_read or first.item,
+            code=head.code, reason=head.reason, volume=head.item.volume or None, section=head.item.section or None,
+            section_title=head.item.section_title, item=head.item.number_read or head.item.item,
             variants=[Variant(g[0].text, g[0].raw_text, _sources(i.source for i in g)) for g in ranked[1:]]))
     return sorted(records, key=lambda r: (r.sources[0].file, r.sources[0].page or 0, r.sources[0].line or 0, r.id))
 

@@ -212,7 +212,7 @@ def _readings(rows: list[TableRow], loose: list[Loose]) -> list[_Reading]:
 
 
 def _placed(readings: list[_Reading]) -> list[_Reading]:
-    return [r for r in readings if r.item.section]
+    return [r for r in readings if r.item.section and not r.loose]
 
 
 def _set(r: _Reading, volume: str, section: str, number: int, how: str, detail: str, toc) -> None:
@@ -256,7 +256,7 @@ def _place_same_text(readings: list[_Reading], decisions: list[dict]) -> None:
             seen.add((p.item.volume, p.item.text))
             index.add(p.item.text, p)
     for r in readings:
-        if not r.loose:
+        if not r.loose or r.loose.code == "number-run-on":  # its section is known; its number is the doubt
             continue
         weak_volume = r.loose.code in ("no-section", "no-volume", "outside-table")
         found = index.find(r.item.text, accept=lambda p: weak_volume or p.item.volume == r.item.volume)
@@ -298,20 +298,42 @@ def _grams(text: str) -> set[str]:
 def _place_by_title(readings: list[_Reading], decisions: list[dict], toc) -> None:
     """An item of a cell that offers several sections goes to the one whose title its text clearly
     holds (「責任分界」 in 「…の責任分界については…」): at least ``TITLE_COVER`` of the title's
-    wording, and ``TITLE_MARGIN`` more than any other section offered."""
+    wording, and ``TITLE_MARGIN`` more than any other section offered.
+
+    Numbers restart in each section. Where the items a cell gives to two or more sections are numbered
+    on without a break (③④⑤⑥⑦… across 責任分界 and リスクマネジメント), the numbers are not those of
+    the sections: the items keep their section and stay unplaced (``number-run-on``), not filed under
+    an ID that may be another requirement's.
+    """
     if toc is None:
         return
+    cells: dict[tuple, list[_Reading]] = defaultdict(list)
     for r in readings:
-        if not r.loose or len(r.loose.sections) < 2 or not r.item.volume:
-            continue
-        scored = sorted(((title_cover(toc.title(r.item.volume, s) or "", r.item.text), s) for s in r.loose.sections), reverse=True)
-        (best, section), second = scored[0], scored[1][0]
-        if best < TITLE_COVER or best - second < TITLE_MARGIN:
-            continue
-        detail = f"セルの記載箇所 {'、'.join(r.loose.sections)} のうち、本文が {section}「{toc.title(r.item.volume, section)}」の見出しの語を含む（{best:.0%}）"
-        _set(r, r.item.volume, section, r.item.item, "toc-title", detail, toc)
-        decisions.append({"kind": "placed", "_reading": r, "how": "toc-title", "sources": [str(r.item.source)], "reason": detail, "code": r.loose.code})
-        r.loose = None
+        if r.loose and len(r.loose.sections) >= 2 and r.item.volume:
+            s = r.item.source
+            cells[(s.file, s.page, s.line, s.column)].append(r)
+    for cell in cells.values():
+        chosen = {}
+        for r in cell:
+            scored = sorted(((title_cover(toc.title(r.item.volume, s) or "", r.item.text), s) for s in r.loose.sections), reverse=True)
+            (best, section), second = scored[0], scored[1][0]
+            if best >= TITLE_COVER and best - second >= TITLE_MARGIN:
+                chosen[id(r)] = (section, best)
+        numbers = [r.item.item for r in cell]
+        run_on = len({section for section, _ in chosen.values()}) >= 2 and all(b == a + 1 for a, b in zip(numbers, numbers[1:]))
+        for r in cell:
+            if id(r) not in chosen:
+                continue
+            section, best = chosen[id(r)]
+            detail = f"セルの記載箇所 {'、'.join(r.loose.sections)} のうち、本文が {section}「{toc.title(r.item.volume, section)}」の見出しの語を含む（{best:.0%}）"
+            if run_on:
+                r.item.section, r.item.section_title = section, toc.title(r.item.volume, section) or ""
+                r.loose = Loose(r.item, "number-run-on", f"{detail}。ただしこのセルの番号 {CIRCLED[numbers[0] - 1]}…{CIRCLED[numbers[-1] - 1]} は"
+                                f"節 {'、'.join(sorted({s for s, _ in chosen.values()}))} をまたいで続き、節ごとの番号ではない", (section,))
+                continue
+            _set(r, r.item.volume, section, r.item.item, "toc-title", detail, toc)
+            decisions.append({"kind": "placed", "_reading": r, "how": "toc-title", "sources": [str(r.item.source)], "reason": detail, "code": r.loose.code})
+            r.loose = None
 
 
 def _place_by_sequence(readings: list[_Reading], decisions: list[dict], toc) -> None:
@@ -329,7 +351,7 @@ def _place_by_sequence(readings: list[_Reading], decisions: list[dict], toc) -> 
     for entries in strong.values():
         entries.sort(key=lambda e: e[0])
     for r in readings:
-        if not r.loose:
+        if not r.loose or r.loose.code == "number-run-on":
             continue
         volumes = [r.item.volume] if r.item.volume else list(VOLUMES)
         offered = r.loose.sections

@@ -101,6 +101,38 @@ def test_items_outside_the_table_continuing_a_section_are_placed_by_sequence():
     assert [i.how for row in placed.rows for i in row.items][-2:] == ["sequence", "sequence"]
 
 
+def _toc():
+    from pipeline.ingest.manifest import Toc, TocEntry
+
+    return Toc([TocEntry("mgmt", "2", "責任分界"), TocEntry("mgmt", "6", "リスクマネジメント"), TocEntry("mgmt", "11", "非常時対応"),
+                TocEntry("mgmt", "1", "管理体制")])
+
+
+def _cell(line, numbers_texts, sections):
+    return [Problem(Source("t.txt", line, column=5), "ambiguous-section", f"{CIRCLED[n - 1]} {t}", "mgmt", n, sections=sections)
+            for n, t in numbers_texts]
+
+
+def test_a_cell_offering_several_sections_places_by_the_title_its_text_holds():
+    cell = _cell(15, [(6, "非常時対応が生じた場合に関係者を整理すること。"), (7, "非常時対応の事後検証を行うこと。"), (9, "外部保存の委託先を選ぶこと。")],
+                 ("11", "1"))
+    placed = place([], loose_items(cell), toc=_toc())
+    assert [i.id for row in placed.rows for i in row.items] == ["mgmt-11-6", "mgmt-11-7"]
+    assert [i.how for row in placed.rows for i in row.items] == ["toc-title", "toc-title"]
+    assert [u.code for u in placed.unplaced] == ["ambiguous-section"]
+
+
+def test_numbers_running_on_across_the_sections_of_a_cell_are_not_item_numbers():
+    """③④⑤ in one cell, ③ about 責任分界 and ⑤ about リスクマネジメント: numbers restart per section,
+    so these are not the sections' numbers. Section known, ID not given."""
+    cell = _cell(17, [(3, "責任分界に関する取決めを行うこと。"), (4, "証跡を整理すること。"), (5, "リスクマネジメントの状況を報告すること。")],
+                 ("1", "2", "6"))
+    placed = place([], loose_items(cell), toc=_toc())
+    assert placed.rows == []
+    assert [(u.code, u.item.section) for u in placed.unplaced] == [("number-run-on", "2"), ("ambiguous-section", ""), ("number-run-on", "6")]
+    assert "節ごとの番号ではない" in placed.unplaced[0].reason
+
+
 # --- the real sample ---------------------------------------------------------------------------------
 
 def test_the_noise_threshold_lies_in_the_gap_measured_on_the_sample():

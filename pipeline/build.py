@@ -23,8 +23,7 @@ from .commit import Transaction, check_folders, data_stamp, read_stamp
 from .errors import OutputError, describe_os_error
 from .ingest import Edition, ingest, load_editions
 from .link import Linked, link, sections
-from .model import PROBLEM_CODES, VOLUMES
-from .model import Source, TableRow
+from .model import PROBLEM_CODES, VOLUMES, Source, TableRow
 from .normalize import normalize_rows
 from .place import LOOSE_CODES, Placed, load_placements, loose_items, place
 from .store import edition_folders, load_requirements, write_edition

@@ -6,8 +6,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .correct import references
-from .place import HOW_RANK
 from .model import PLACEMENTS, VOLUMES, Correlation, Item, Requirement, Source, TableRow, Unplaced, Variant, id_key, section_key
+from .place import HOW_RANK
 
 
 @dataclass

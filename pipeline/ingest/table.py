@@ -336,7 +336,7 @@ def _fill_places(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
                                     detail=f"「{sentences[0].section} …」は {sentences[0].section} の見出しではなく文"))
             places = [p for p in places if p not in sentences]
             if not places:
-                current.pop(col, None)
+                current[col] = []  # in force: no heading (the items below say why)
                 continue
         entry = toc.by_title(group.volume, text) if not places and text and group.volume and toc else None
         if not places and entry is None and _NUMBERED.match(text):
@@ -392,6 +392,8 @@ def _group_items(row: RawRow, group: Group, current: dict[int, list[Place]], *, 
     for index, (number, paragraphs, inline_place) in enumerate(entries):
         raw = "\n".join(paragraphs)
         place, code, detail = _place_of(index, len(entries), inline_place, heading)
+        if place is None and code == "no-section" and any(current.get(col) == [] for col in group.places):
+            detail = "記載箇所のセルに見出しではなく遵守事項の文がある"
         if group.volume is None:
             place, code, detail = None, "no-volume", ""
         if place is None:

@@ -276,7 +276,7 @@ def _lone_closer(line: str, found: Brackets, close: int, offset: int) -> Candida
         return Candidate(offset + stray, offset + stray + 1, "", "structural.bracket-balance", 0.85,
                          f"「{line[stray]}」のあとも「{goes_on.group()}」で括弧の中の列挙が続き、後ろの「{line[close]}」で閉じる: 先の「{line[stray]}」は余分")
     entry = _LIST_ENTRY.match(line)
-    if entry and not any(ch in _OPENERS for ch in line[:close]):
+    if entry and len(found.lone) == 1 and not any(ch in _OPENERS for ch in line[:close]):  # the entry's one stray closer
         start = entry.end()
         return Candidate(offset + start, offset + close + 1, "「" + line[start:close] + "」", "structural.bracket-balance", 0.8,
                          f"箇条の中に開き括弧がなく「{line[close]}」で閉じている: 箇条の頭の「「」が落ち、「」」を「{line[close]}」と読んだもの")

@@ -467,9 +467,9 @@ def _lexical_confidence(span: str, term: str, ops) -> tuple[float, str]:
 
 @functools.lru_cache(maxsize=4096)
 def _one_dictionary_word(span: str) -> bool:
-    from .index.analysis import SudachiTokenizer
+    from .index.analysis import sudachi
 
-    tokenizer, _ = SudachiTokenizer.sudachi()
+    tokenizer, _ = sudachi()
     tokens = list(tokenizer.tokenize(span))
     return len(tokens) == 1 and not tokens[0].is_oov()
 
@@ -524,9 +524,9 @@ def _pieces(text: str) -> Iterable[tuple[int, str]]:
 
 @functools.lru_cache(maxsize=16384)
 def _analyse(text: str) -> tuple[tuple[Morpheme, ...], int]:
-    from .index.analysis import SudachiTokenizer
+    from .index.analysis import sudachi
 
-    tokenizer, _ = SudachiTokenizer.sudachi()
+    tokenizer, _ = sudachi()
     morphemes, cost = [], 0
     for offset, piece in _pieces(text):
         found = tokenizer.tokenize(piece)

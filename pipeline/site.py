@@ -22,8 +22,10 @@ import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from .commit import data_stamp
 from .errors import SiteError
 from .link import related
+from .sitesearch import OVERRIDES, add_search_terms, copy_scripts, write_search_data
 from .model import CIRCLED, PLACEMENTS, VOLUME_NAMES, VOLUMES, Correlation, Requirement, Unplaced, section_key
 from .store import (CORRECTIONS, REPORT, SECTIONS, edition_folders, load_correlations, load_requirements, load_unplaced,
                     read_jsonl)
@@ -109,15 +111,15 @@ def circled(number: int) -> str:
     return CIRCLED[number - 1] if 0 < number <= len(CIRCLED) else str(number)
 
 
-_UNPLACED_ID = re.compile(r"unplaced-p?\d+-\d+")
+_UNPLACED_ID = re.compile(r"unplaced-(?:\d+-)?p?\d+-\d+")  # unplaced-<line>-<n>, -p<page>-, -<file>-… (several sources)
 
 
 def unplaced_refs(note: str) -> list[str]:
     """The ``unplaced-…`` IDs a requirement's ``correlation_note`` names (items of its table row that
     could not be placed).
 
-    >>> unplaced_refs("この行の他の編の遵守事項は配置できなかった: unplaced-7-1、unplaced-p3-2")
-    ['unplaced-7-1', 'unplaced-p3-2']
+    >>> unplaced_refs("この行の他の編の遵守事項は配置できなかった: unplaced-7-1、unplaced-p3-2、unplaced-2-p3-1")
+    ['unplaced-7-1', 'unplaced-p3-2', 'unplaced-2-p3-1']
     """
     return _UNPLACED_ID.findall(note or "")
 
@@ -146,6 +148,107 @@ def rel_link(from_page: str, req_id: str, edition: str) -> str:
     target = page_path(req_id, edition)
     depth = from_page.count("/")
     return f"[{req_id}]({'../' * depth}{target}#{req_id})"
+
+
+PERMALINKS = "r"  # site/r/<ID>/ (newest edition holding the ID) and site/<edition>/r/<ID>/
+_RECORD_ID = re.compile(r"[a-z]+-[0-9]+(?:\.[0-9]+)*-[0-9]+|" + _UNPLACED_ID.pattern)
+_EDITION = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){0,3}")
+
+
+def permalink(record_id: str, edition: str | None = None) -> str:
+    """The URL path (relative to the site's root) of a requirement's or unplaced item's permalink:
+    for the newest edition that has the ID, or for one edition.
+
+    >>> permalink("gov-1.3.2-1"), permalink("unplaced-7-1", "6.0")
+    ('r/gov-1.3.2-1/', '6.0/r/unplaced-7-1/')
+    """
+    return f"{edition}/{PERMALINKS}/{record_id}/" if edition else f"{PERMALINKS}/{record_id}/"
+
+
+def permalink_links(from_page: str, record_id: str, edition: str) -> str:
+    """The small line under a requirement's (or unplaced item's) heading: its permalinks, as raw HTML
+    (mkdocs does not check raw links: the stubs are written after the build, outside docs/), left out
+    of the search index."""
+    up = "../" * from_page.count("/")
+    newest, this = (html.escape(up + permalink(record_id, e), quote=True) for e in (None, edition))
+    return (f'<p class="req-permalink" data-search-exclude="true"><a href="{newest}" title="最新の版のこの ID へのリンク">固定リンク</a>'
+            f'・<a href="{this}" title="第{html.escape(edition)}版のこの ID へのリンク">第{html.escape(edition)}版の固定リンク</a></p>')
+
+
+def record_page(record_id: str, edition: str) -> str:
+    """The built page (relative to site/) that holds a requirement or an unplaced item.
+
+    >>> record_page("gov-1.3.2-1", "6.0"), record_page("unplaced-p3-2", "6.0")
+    ('6.0/gov/1.html', '6.0/unplaced.html')
+    """
+    if record_id.startswith("unplaced-"):
+        return f"{edition}/unplaced.html"
+    return page_path(record_id, edition).removesuffix(".md") + ".html"
+
+
+def permalink_targets(records: list[tuple[str, str]]) -> dict[str, tuple[str, str, str]]:
+    """Given (edition, ID) of every requirement and unplaced item, return each permalink stub's file
+    (relative to site/) → (the ID, the edition, the built page it leads to): one per edition, and
+    ``r/<ID>/`` for the newest edition that has the ID.
+
+    >>> targets = permalink_targets([("6.0", "gov-1.1-1"), ("10.0", "gov-1.1-1")])
+    >>> targets["r/gov-1.1-1/index.html"], targets["6.0/r/gov-1.1-1/index.html"]
+    (('gov-1.1-1', '10.0', '10.0/gov/1.html'), ('gov-1.1-1', '6.0', '6.0/gov/1.html'))
+    """
+    targets: dict[str, tuple[str, str, str]] = {}
+    for edition, record_id in sorted(records, key=lambda r: (section_key(r[0]), r[1]), reverse=True):
+        if not _RECORD_ID.fullmatch(record_id) or not _EDITION.fullmatch(edition):
+            raise SiteError(f"{edition}: ID {record_id!r} の固定リンクを作れません（extracted/ を作り直してください）")
+        page = record_page(record_id, edition)
+        targets[permalink(record_id, edition) + "index.html"] = (record_id, edition, page)
+        targets.setdefault(permalink(record_id) + "index.html", (record_id, edition, page))
+    return dict(sorted(targets.items()))
+
+
+def permalink_stub(stub: str, record_id: str, edition: str, page: str) -> str:
+    """A permalink stub page: sends the browser on to the record's heading on its page (a meta
+    refresh; no script, which the Content-Security-Policy would refuse) and shows the same link.
+    The JSON block is data for tools, never run.
+
+    >>> print(permalink_stub("r/gov-1.1-1/index.html", "gov-1.1-1", "6.0", "6.0/gov/1.html"))  # doctest: +ELLIPSIS
+    <!doctype html>
+    ...<meta http-equiv="refresh" content="0; url=../../6.0/gov/1.html#gov-1.1-1">...
+    """
+    url = "../" * stub.count("/") + page + "#" + record_id
+    href = html.escape(url, quote=True)
+    what = f"第{edition}版の{'未配置の遵守事項' if record_id.startswith('unplaced-') else '遵守事項'} {record_id}"
+    data = json.dumps({"id": record_id, "edition": edition, "page": page}, ensure_ascii=False).replace("<", "\\u003c")
+    return "\n".join([
+        "<!doctype html>",
+        '<html lang="ja">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{html.escape(what)}</title>",
+        '<meta name="robots" content="noindex">',
+        f'<meta http-equiv="refresh" content="0; url={href}">',
+        f'<link rel="canonical" href="{href}">',
+        f'<script type="application/json" id="permalink">{data}</script>',
+        "</head>",
+        "<body>",
+        f'<main><article><p><a href="{href}">{html.escape(what)} へ移動します</a>（移動しないときはこのリンクを開いてください）</p></article></main>',
+        "</body>",
+        "</html>",
+        "",
+    ])
+
+
+def write_permalinks(out_dir: Path, site_dir: Path) -> int:
+    """Write a permalink stub into ``site_dir`` for every requirement and unplaced item in ``out_dir``;
+    return how many."""
+    records = [(r.edition, r.id) for r in load_requirements(out_dir)] + [(u.edition, u.id) for u in load_unplaced(out_dir)]
+    targets = permalink_targets(records)
+    for stub, (record_id, edition, page) in targets.items():
+        path = site_dir / stub
+        if not (site_dir / page).is_file():
+            raise SiteError(f"{site_dir / page}: 固定リンク {stub} の行き先のページがありません（サイトを作り直してください）")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(permalink_stub(stub, record_id, edition, page), encoding="utf-8")
+    return len(targets)
 
 
 def unplaced_link(from_page: str, unplaced_id: str, edition: str) -> str:
@@ -183,7 +286,11 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
         corr_by_edition[corr.edition].append(corr)
     folders = {f.name: f for f in edition_folders(out_dir)}
     reports = {name: json.loads((f / REPORT).read_text(encoding="utf-8")) for name, f in folders.items()}
-    pages: dict[str, str] = {"index.md": _home(by_edition, reports)}
+    outlines = {name: _outline(f) for name, f in folders.items()}
+    from mkdocs.utils import get_build_date  # the date mkdocs stamps a build with (SOURCE_DATE_EPOCH if set)
+
+    pages: dict[str, str] = {"index.md": _home(by_edition, reports, outlines, {e: len(u) for e, u in unplaced_by_edition.items()},
+                                               built=get_build_date(), stamp=data_stamp(out_dir))}
     nav: list = [{"ホーム": "index.md"}]
     for edition, reqs in sorted(by_edition.items(), key=lambda kv: section_key(kv[0]), reverse=True):
         corrs = corr_by_edition[edition]
@@ -191,7 +298,7 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
         titles = _chapter_titles(folders[edition], reqs)
         texts = {r.id: r.text for r in reqs}
         unplaced_ids = {u.id for u in unplaced}
-        pages[f"{edition}/index.md"] = _edition_home(edition, reqs, reports[edition], titles, unplaced)
+        pages[f"{edition}/index.md"] = _edition_home(edition, reqs, reports[edition], titles, unplaced, outlines[edition])
         edition_nav: list = [{"概要": f"{edition}/index.md"}]
         chapters: dict[tuple[str, str], list[Requirement]] = defaultdict(list)
         for req in reqs:
@@ -222,7 +329,7 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
     (docs_dir / "stylesheets").mkdir(exist_ok=True)
     (docs_dir / "stylesheets" / "guideline.css").write_text(_CSS, encoding="utf-8")
     (docs_dir / "javascripts").mkdir(exist_ok=True)
-    (docs_dir / "javascripts" / "ja-search.js").write_text(_JA_SEARCH_JS, encoding="utf-8")
+    copy_scripts(docs_dir)
     return nav
 
 
@@ -240,43 +347,127 @@ def _excerpt(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _home(by_edition: dict[str, list[Requirement]], reports: dict[str, dict]) -> str:
+_KINDS = {"ocr-text": "OCR テキスト", "pdf": "PDF"}
+
+
+def _outline(folder: Path) -> list[dict]:
+    """An edition's outline (``sections.jsonl``: the toc and the 記載箇所 read, with requirement counts)."""
+    return read_jsonl(folder / SECTIONS) if (folder / SECTIONS).exists() else []
+
+
+def unread_sections(outline: list[dict]) -> list[dict]:
+    """The sections of an outline under which no requirement was read, neither in the section itself nor
+    in any of its subsections (the parts of the guideline the source did not cover, or that could not be read).
+
+    >>> unread_sections([{"volume": "gov", "section": "1", "requirements": 0}, {"volume": "gov", "section": "1.1", "requirements": 2},
+    ...                  {"volume": "gov", "section": "2", "requirements": 0}])
+    [{'volume': 'gov', 'section': '2', 'requirements': 0}]
+    """
+    read = [(s["volume"], s["section"]) for s in outline if s.get("requirements")]
+    return [s for s in outline
+            if not any(v == s["volume"] and (r == s["section"] or r.startswith(s["section"] + ".")) for v, r in read)]
+
+
+def _edition_facts(edition: str, report: dict, outline: list[dict], unplaced: int, *, base: str) -> list[str]:
+    """What an edition is and how much of it the site holds, as Markdown list items: title, publication,
+    the MHLW page, the source files, the rows of the table read, the requirements per volume, the items
+    not placed. Links are relative to the page (``base``: the way from it into the edition's folder)."""
+    counts = report["requirements"]
+    lines = [f"- 題: {md_escape(report.get('title') or '（manifest.toml に title がありません）')}",
+             f"- 公表: {md_escape(report['published'])}" if report.get("published") else "- 公表: （manifest.toml に published がありません）"]
+    if report.get("url"):  # http(s) only (the manifest's schema); shown as raw HTML: a link outside the site
+        lines.append(f'- 厚生労働省のページ: <a href="{html.escape(report["url"], quote=True)}">{md_escape(report["url"])}</a>')
+    for source in report.get("sources", []):
+        note = f": {md_escape(source['note'])}" if source.get("note") else ""
+        lines.append(f"- 元資料: {md_escape(source['file'])}（{md_escape(_KINDS.get(source['kind'], source['kind']))}）{note}")
+    unread = unread_sections(outline)
+    where = "、".join(md_escape(f"{VOLUME_NAMES.get(s['volume'], s['volume'])} {s['section']} {s.get('title') or ''}".strip())
+                     for s in unread[:10]) + (f" ほか {len(unread) - 10} 節" if len(unread) > 10 else "")
+    coverage = (f"目次（`toc.tsv` と読み取った記載箇所）の {len(outline)} 節のうち {len(unread)} 節では遵守事項を一つも読み取れていません"
+                f"（元資料がその部分を含まないか、読み取れなかったもの: {where}）。" if unread else
+                f"目次（`toc.tsv` と読み取った記載箇所）の {len(outline)} 節のどれにも遵守事項があります。")
+    per_volume = "、".join(f"{VOLUME_NAMES[v]} {counts.get(v, 0)} 件" for v in VOLUMES)
+    lines += [
+        f"- 範囲: この版の元資料が収めている相関表は {report['rows_read']} 行です（読み取った表の行。相関表の全体とは限りません）。"
+        + coverage,
+        f"- 遵守事項: {counts['total']} 件（{per_volume}）、編をまたぐ相関 {report['correlations']} 件",
+        f"- 未配置: [{unplaced} 件]({base}unplaced.md#unplaced-list)（読めたが編・節・番号を決められず、ID を付けられなかったもの。"
+        f"全文は[未配置の遵守事項]({base}unplaced.md#unplaced-list)、理由ごとの件数は[読み取れなかった箇所]({base}report.md#unplaced)）",
+    ]
+    return lines
+
+
+def _example_id(reqs: list[Requirement]) -> str:
+    """The first requirement of an edition in reading order: the example of a permalink."""
+    return min(reqs, key=lambda r: (VOLUMES.index(r.volume), section_key(r.section), r.item)).id
+
+
+def _home(by_edition: dict[str, list[Requirement]], reports: dict[str, dict], outlines: dict[str, list[dict]],
+          unplaced: dict[str, int], *, built: str, stamp: str) -> str:
+    """The home page: what the site is, each edition it holds (what, whence, how much was read and
+    what was not), how to search it and link to it, and when it was made from which data."""
+    editions = sorted(by_edition, key=section_key, reverse=True)
+    example = _example_id(by_edition[editions[0]]) if editions else "gov-1.1-1"
     lines = [
-        "# 医療情報システム安全管理ガイドライン 相関ナレッジベース",
+        "# 医療情報システム安全管理ガイドライン 相関ナレッジベース { #home }",
         "",
         "厚生労働省「医療情報システムの安全管理に関するガイドライン」の**各編間相関表**から、",
         "経営管理編・企画管理編・システム運用編の遵守事項を取り出し、編をまたいだ対応関係でつないだものです。",
+        "厚生労働省の公表資料そのものではありません。収めているのは元資料から読み取れた範囲だけです（版ごとの「範囲」）。",
         "",
-        "## 探し方",
+        "## 収録している版 { #editions }",
         "",
-        "- 画面上部の検索欄にキーワード（例: バックアップ、委託先、TLS）を入力します。",
-        "- 各遵守事項の見出し（例: `ctrl-13-6`）はその遵守事項への固定リンクです。",
+        "| 版 | 公表 | 遵守事項 | 経営管理編 | 企画管理編 | システム運用編 | 相関 | 未配置 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for edition in editions:
+        counts = reports[edition]["requirements"]
+        lines.append(
+            f"| [第{edition}版]({edition}/index.md) | {md_escape(reports[edition].get('published', ''))} | {counts['total']} "
+            f"| {counts['gov']} | {counts['mgmt']} | {counts['ctrl']} | {reports[edition]['correlations']} "
+            f"| [{unplaced.get(edition, 0)}]({edition}/unplaced.md#unplaced-list) |"
+        )
+    lines.append("")
+    for edition in editions:
+        lines += [f"### 第{edition}版 {{ #edition-{edition} }}", ""]
+        lines += _edition_facts(edition, reports[edition], outlines.get(edition, []), unplaced.get(edition, 0), base=f"{edition}/")
+        lines += [f"- [第{edition}版の編・章の一覧]({edition}/index.md)、[各編間相関表]({edition}/table.md)", ""]
+    lines += [
+        "## 探し方 { #how-to-search }",
+        "",
+        "- 画面上部の検索欄にキーワード（例: バックアップ、委託先、TLS）を入力します。書き方:",
+        "    - `バックアップ 世代`: 空白で区切った語をすべて含むもの",
+        "    - `暗号化 OR TLS`: どれかの語を含むもの",
+        "    - `バックアップ -世代`: 語の前に `-` を付けると、その語を含むものを除きます",
+        "    - `\"電子カルテ システム\"`: 引用符で囲んだ語句をそのままの並びで含むもの",
+        "- 検索はサイトを HTTP で開いたときに動きます（ファイルを直接開いたときは動きません）。手元では "
+        "`guideline-kb serve` を実行し、ブラウザで <http://127.0.0.1:8000/> を開きます。",
+        "- 遵守事項の見出し（例: `ctrl-13-6`）の ID がアンカーです。見出しの下の「固定リンク」は、ブラウザで開けば"
+        "その遵守事項の見出しに着くリンク（`r/ID/`）です。最新の版のものと、版を決めたもの（`6.0/r/ID/` のように版の番号から）"
+        f'があります。例: <a href="{html.escape(permalink(example), quote=True)}">{md_escape(permalink(example))}</a>。'
+        "未配置の遵守事項（`unplaced-…`）にも同じ形の固定リンクがあります。",
         "- コマンドラインでは `guideline-kb search バックアップ`、`guideline-kb show ctrl-13-6` で同じ内容を引けます。",
         "",
-        "## 収録している版",
+        "## このサイトについて { #about }",
         "",
-        "| 版 | 遵守事項 | 経営管理編 | 企画管理編 | システム運用編 | 相関 | 未配置 |",
-        "|---|---|---|---|---|---|---|",
+        f"- 作成日: {built}（このサイトを作った日。`guideline-kb build` は元資料の読み取りとサイトの作成を続けて行うので、"
+        "そのときは読み取った日でもあります）",
+        f"- データの版: `{stamp}`（抽出結果 `extracted/` の内容から求めた値で、同じ元資料からは同じ値になります）",
+        "- 読み取った元資料は OCR の結果を含みます。原文は必ず厚生労働省の公表資料で確かめてください。",
+        "",
     ]
-    for edition in sorted(by_edition):
-        counts = reports[edition]["requirements"]
-        unplaced = len(reports[edition].get("unplaced", []))
-        lines.append(
-            f"| [{edition}]({edition}/index.md) | {counts['total']} | {counts['gov']} | {counts['mgmt']} | {counts['ctrl']} "
-            f"| {reports[edition]['correlations']} | [{unplaced}]({edition}/unplaced.md) |"
-        )
-    lines += ["", "読み取った元資料は OCR の結果を含みます。原文は必ず厚生労働省の公表資料で確かめてください。", ""]
     return "\n".join(lines)
 
 
 def _edition_home(edition: str, reqs: list[Requirement], report: dict, titles: dict[tuple[str, str], str],
-                  unplaced: list[Unplaced]) -> str:
-    lines = [f"# 第{edition}版", "", md_escape(report.get("title", "")), ""]
+                  unplaced: list[Unplaced], outline: list[dict]) -> str:
+    lines = [f"# 第{edition}版 {{ #edition-{edition} }}", ""]
+    lines += _edition_facts(edition, report, outline, len(unplaced), base="") + [""]
     for volume in VOLUMES:
         chapters = sorted({chapter_of(r.section) for r in reqs if r.volume == volume}, key=int)
         if not chapters:
             continue
-        lines += [f"## {VOLUME_NAMES[volume]} {{ #{volume} }}", ""]
+        lines += [f"## {VOLUME_NAMES[volume]}（{sum(r.volume == volume for r in reqs)} 件） {{ #{volume} }}", ""]
         for chapter in chapters:
             in_chapter = [r for r in reqs if r.volume == volume and chapter_of(r.section) == chapter]
             label = md_escape(chapter_label(chapter, titles.get((volume, chapter), "")))
@@ -294,6 +485,7 @@ def _edition_home(edition: str, reqs: list[Requirement], report: dict, titles: d
         f"- [読み取れなかった箇所](report.md)（配置できなかった読み取り {not_placed.get('total', 0)} 件、"
         f"配置の判断 {len(report.get('placements', []))} 件、"
         f"そのほかの問題 {len(report.get('problems', []))} 件）",
+        "- [OCR の訂正](corrections.md)",
         "",
     ]
     return "\n".join(lines)
@@ -319,13 +511,17 @@ def _sections(reqs: list[Requirement]) -> list[tuple[str, str, int]]:
 def _chapter(path: str, edition: str, volume: str, label: str, reqs: list[Requirement],
              corrs: list[Correlation], texts: dict[str, str], unplaced_ids: set[str]) -> str:
     reqs = sorted(reqs, key=lambda r: (section_key(r.section), r.item))
-    lines = [f"# {VOLUME_NAMES[volume]} {md_escape(label)}", "", f"第{edition}版。見出しの ID は各遵守事項への固定リンクです。", ""]
+    chapter = chapter_of(reqs[0].section)
+    lines = [f"# {VOLUME_NAMES[volume]} {md_escape(label)} {{ #chapter-{chapter} }}", "",
+             f"第{edition}版。見出しの ID は各遵守事項のアンカーです。見出しの下の「固定リンク」（最新の版）と"
+             f"「第{edition}版の固定リンク」は、開けばその遵守事項の見出しに着く、共有できるリンクです。", ""]
     section = None
     for req in reqs:
         if req.section != section:
             section = req.section
             lines += [f"## {md_escape(req.section)} {md_escape(req.section_title)} {{ #{section_anchor(req.section)} }}", ""]
-        lines += [f"### {circled(req.item)} {req.id} {{ #{req.id} }}", "", html_block(req.text, "req-text"), ""]
+        lines += [f"### {circled(req.item)} {req.id} {{ #{req.id} }}", "", permalink_links(path, req.id, edition), "",
+                  html_block(req.text, "req-text"), ""]
         links = related(corrs, req.id)
         if links:
             lines += ["相関する遵守事項:", ""]
@@ -349,7 +545,7 @@ def _chapter(path: str, edition: str, volume: str, label: str, reqs: list[Requir
 
 def _table(path: str, edition: str, corrs: list[Correlation], texts: dict[str, str]) -> str:
     lines = [
-        f"# 各編間相関表（第{edition}版）",
+        f"# 各編間相関表（第{edition}版） {{ #correlation-table }}",
         "",
         "表の 1 行が 1 つの対応です。同じ内容の行は 1 行にまとめています。",
         "",
@@ -375,7 +571,7 @@ def _unplaced(path: str, edition: str, unplaced: list[Unplaced], reqs: list[Requ
     ids = {r.id for r in reqs}
     row = {u.id: u.row for u in unplaced}  # unplaced ID → placed requirements of its table row
     lines = [
-        f"# 未配置の遵守事項（第{edition}版）",
+        f"# 未配置の遵守事項（第{edition}版） {{ #unplaced-list }}",
         "",
         f"相関表で読めたものの、編・節・番号を決められず、遵守事項の ID を付けられなかったもの（{len(unplaced)} 件）です。"
         "本文は読み取ったままの全文です。見出しの `unplaced-…` は読み取った行（PDF ではページ）から付けた仮の ID で、"
@@ -397,6 +593,8 @@ def _unplaced(path: str, edition: str, unplaced: list[Unplaced], reqs: list[Requ
                 where.append(f"番号 {circled(record.item)}（読み取りのまま）")
             lines += [
                 f"### {UNPLACED_MARK} {record.id} {{ #{record.id} }}",
+                "",
+                permalink_links(path, record.id, edition),
                 "",
                 f'<p class="unplaced-where"><span class="unplaced-mark">{UNPLACED_MARK}</span> {html.escape("・".join(where))}</p>',
                 "",
@@ -458,7 +656,7 @@ def _report(path: str, report: dict, ids: set[str], unplaced_ids: set[str]) -> s
     unplaced = report.get("unplaced", [])
     placements = report.get("placements", [])
     lines = [
-        f"# 読み取れなかった箇所（第{edition}版）",
+        f"# 読み取れなかった箇所（第{edition}版） {{ #report }}",
         "",
         f"読んだ行: {report['lines_read']}、表の行: {report['rows_read']}、遵守事項: {report['requirements']['total']}、"
         f"配置できなかった読み取り: {not_placed['total']}（未配置の遵守事項 {len(unplaced)} 件）",
@@ -519,7 +717,7 @@ def _corrections(path: str, edition: str, folder: Path, ids: set[str]) -> str:
         rows = list(csv.DictReader(f, delimiter="\t"))
     counts = Counter(r["status"] for r in rows)
     lines = [
-        f"# OCR の訂正（第{edition}版）",
+        f"# OCR の訂正（第{edition}版） {{ #corrections }}",
         "",
         "本文（`text`）に対する訂正の記録です。元の読み（`raw_text`）はそのまま残ります。直すか直さないかは "
         f"`raw/{edition}/corrections.tsv` で変えられます（README の「訂正のレビュー」）。",
@@ -537,88 +735,6 @@ def _corrections(path: str, edition: str, folder: Path, ids: set[str]) -> str:
     return "\n".join(lines)
 
 
-_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ー]+")
-_LATIN_WORD = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?")
-_TAG = re.compile(r"<[^>]+>")
-# ユーザー = ユーザ, サーバー = サーバ: a long vowel mark ending a katakana word is dropped (both sides).
-_LONG_VOWEL_END = re.compile(r"(?<=[ァ-ヴ])ー(?![ァ-ヴー])")
-
-
-def search_terms(text: str) -> str:
-    """The words the in-browser search matches: character bigrams of every Japanese run (a lone
-    character stays as it is; each written as ``encode_gram``) and Latin words, lower-cased, after
-    width unification and dropping a long vowel mark that ends a katakana word (ユーザー = ユーザ).
-
-    >>> search_terms("電子にHTTPS")
-    'j96fb5b500 j5b50306b0 https0'
-
-    The index holds HTML: its own tags go, then text that looks like a tag (``&lt;img&gt;``) is words.
-
-    >>> search_terms("<p>&lt;img src=x&gt;</p>")
-    'img0 src0 x0'
-    """
-    import unicodedata
-
-    text = _LONG_VOWEL_END.sub("", unicodedata.normalize("NFKC", html.unescape(_TAG.sub(" ", text))))
-    out = []
-    for run in _CJK_RUN.findall(text):
-        out += [encode_gram(run)] if len(run) == 1 else [encode_gram(run[i:i + 2]) for i in range(len(run) - 1)]
-    out += [w.lower() + "0" for w in _LATIN_WORD.findall(text)]  # the stemmer leaves https0 alone (not http)
-    return " ".join(out)
-
-
-def encode_gram(gram: str) -> str:
-    """A bigram as an ASCII token: mkdocs-material re-segments kanji in a query by its own rules, and
-    lunr's stemmer leaves a word ending in a digit alone (Latin words get a closing 0 too).
-
-    >>> encode_gram("電子")
-    'j96fb5b500'
-    """
-    return "j" + "".join(f"{ord(ch):04x}" for ch in gram) + "0"
-
-
-def add_search_terms(path: Path) -> None:
-    """Give every entry of mkdocs-material's search index a ``terms`` field of ``search_terms``."""
-    index = json.loads(path.read_text(encoding="utf-8"))
-    for doc in index["docs"]:
-        doc["terms"] = search_terms(doc.get("title", "") + " " + doc.get("text", ""))
-    index["config"]["fields"]["terms"] = {"boost": 10.0}
-    path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-
-
-# The same split on the query side: the page hands the search worker +bigrams (encoded), all required.
-_JA_SEARCH_JS = r"""// guideline-kb: Japanese queries for mkdocs-material's search (see mkdocs.yml).
-(function () {
-  var CJK = /[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff々〆ー]+/g;
-  var LATIN = /[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?/g;
-  var LONG_VOWEL_END = /([ァ-ヴ])ー(?![ァ-ヴー])/g;  // ユーザー = ユーザ, as in the index
-  function code(gram) {  // as encode_gram in pipeline/site.py, without the closing 0
-    var out = "j";
-    for (var i = 0; i < gram.length; i++) out += ("000" + gram.charCodeAt(i).toString(16)).slice(-4);
-    return out;
-  }
-  function transform(query) {
-    var text = query.normalize("NFKC").replace(LONG_VOWEL_END, "$1");
-    var terms = [];
-    (text.match(CJK) || []).forEach(function (run) {
-      if (run.length === 1) { terms.push("+" + code(run) + "*"); return; }  // any bigram it starts
-      for (var i = 0; i + 2 <= run.length; i++) terms.push("+" + code(run.slice(i, i + 2)) + "0");
-    });
-    (text.replace(CJK, " ").match(LATIN) || []).forEach(function (word) {
-      terms.push("+" + word.toLowerCase() + "*");
-    });
-    return terms.join(" ");  // nothing to look for (only symbols): an empty query, never a lunr syntax error
-  }
-  var post = Worker.prototype.postMessage;
-  Worker.prototype.postMessage = function (message) {
-    if (message && message.type === 2 && typeof message.data === "string") {
-      arguments[0] = Object.assign({}, message, { data: transform(message.data) });
-    }
-    return post.apply(this, arguments);
-  };
-  window.guidelineKbSearchTransform = transform;
-})();
-"""
 
 
 _CSS = """
@@ -629,6 +745,11 @@ _CSS = """
 .unplaced-mark { display: inline-block; padding: 0 .5em; border-radius: .2em; font-weight: bold;
   color: var(--md-warning-fg-color, #000); background: var(--md-warning-bg-color, #ff9); border: 1px solid #c90; }
 .unplaced-where, .unplaced-reason { margin: .3em 0; }
+.req-permalink { margin: -.6em 0 .4em 0; font-size: .7rem; }
+/* The requirement (or unplaced item, or section) a URL lands on: #gov-1.3.2-1, from a permalink. */
+.md-typeset h2:target, .md-typeset h3:target { border-left: .3rem solid var(--md-accent-fg-color, #526cfe);
+  background: var(--md-accent-fg-color--transparent, rgba(82, 108, 254, .1)); padding-left: .5rem; }
+.md-typeset .req-landed { background: var(--md-accent-fg-color--transparent, rgba(82, 108, 254, .1)); }
 """
 
 
@@ -788,6 +909,7 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path) -> Path:
         nav = generate_docs(out_dir, docs)
         try:
             cfg = load_config(str(config), docs_dir=str(docs), site_dir=str(site_dir), nav=nav, strict=True)
+            cfg.theme.dirs.insert(0, str(OVERRIDES))  # the search scripts before the theme's bundle
         except (MkDocsException, SystemExit) as exc:
             detail = handler.messages[-1] if handler.messages else str(exc)
             raise SiteError(f"{config}: mkdocs の設定が読めません: {detail}") from None
@@ -797,6 +919,8 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path) -> Path:
             detail = handler.messages[-1] if handler.messages else str(exc)
             raise SiteError(f"{site_dir}: サイトを作れませんでした: {detail}") from None
         add_search_terms(site_dir / "search" / "search_index.json")
+        write_search_data(out_dir, site_dir)
+        write_permalinks(out_dir, site_dir)
         harden_site(site_dir)
     finally:
         logger.removeHandler(handler)

@@ -60,7 +60,7 @@ def which_build(base: Path) -> dict[str, str]:
     texts += [json.loads(line)["text"] for line in (base / "extracted" / "6.0" / "unplaced.jsonl").read_text(encoding="utf-8").splitlines()]
     ix = whoosh_index.open_dir(base / "extracted" / "index")
     with ix.searcher() as searcher:
-        indexed = sorted(doc["text"] for doc in searcher.documents())
+        indexed = sorted(doc["doc"]["shown"] for doc in searcher.documents())
     index = "B" if any(CHANGED[1] in t for t in indexed) else "A"
     assert index != data or indexed == sorted(texts)
     page = (base / "site" / "6.0" / "index.html").read_text(encoding="utf-8")

@@ -6,11 +6,14 @@ import re
 import shutil
 
 import markdown
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.model import CIRCLED
-from pipeline.site import front_matter, md_escape, nav_label
+from pipeline.errors import ManifestError
+from pipeline.ingest.manifest import load_edition
+from pipeline.model import CIRCLED, VOLUME_NAMES, VOLUMES
+from pipeline.site import front_matter, generate_docs, md_escape, nav_label, unread_sections
 
 from pipeline.store import load_correlations, load_requirements
 
@@ -192,3 +195,104 @@ def test_every_page_has_a_content_security_policy_and_no_outside_fonts(kb):
         page = path.read_text(encoding="utf-8")
         assert page.count('<meta http-equiv="Content-Security-Policy" content="default-src \'self\'; script-src \'self\' \'sha256-') == 1, path
         assert "fonts.googleapis.com" not in page and "fonts.gstatic.com" not in page, path
+
+
+# ---------------------------------------------------------------------------------------------
+# The home page: what the reader is looking at (issue 11)
+
+MHLW_PAGE = "https://www.mhlw.go.jp/stf/shingi/0000516275_00006.html"
+
+
+def _visible(page: str) -> str:
+    """The text of a page's article, as a reader sees it (tags dropped, entities read, spaces joined)."""
+    article = page[page.index("<article"):page.index("</article>")]
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", article)))
+
+
+def test_home_page_says_what_each_edition_is_and_how_much_was_read(kb):
+    report = json.loads((kb / "extracted" / "6.0" / "report.json").read_text(encoding="utf-8"))
+    assert report["published"] == "2023-05" and report["url"] == MHLW_PAGE  # carried from raw/6.0/manifest.toml
+    assert report["sources"][0]["note"].startswith("各編間相関表の一部")
+    page = (kb / "site" / "index.html").read_text(encoding="utf-8")
+    text = _visible(page)
+    assert "第6.0版" in text and "題: " + report["title"] in text and "公表: 2023-05" in text
+    assert f'<a href="{MHLW_PAGE}">{MHLW_PAGE}</a>' in page
+    assert f"元資料: correlation-table-v6.0.ocr.txt（OCR テキスト）: {report['sources'][0]['note']}" in text
+    assert "&lt;p&gt;" in page and "<p> で囲まれた" not in page  # the note's <p> is text
+    counts = report["requirements"]
+    per_volume = "、".join(f"{VOLUME_NAMES[v]} {counts[v]} 件" for v in VOLUMES)
+    assert f"遵守事項: {counts['total']} 件（{per_volume}）" in text
+    assert f"この版の元資料が収めている相関表は {report['rows_read']} 行です" in text
+    unplaced = len(report["unplaced"])
+    assert unplaced and f'<a href="6.0/unplaced.html#unplaced-list">{unplaced} 件</a>' in page
+    assert 'href="6.0/report.html#unplaced"' in page
+    sections = [json.loads(line) for line in (kb / "extracted" / "6.0" / "sections.jsonl").read_text(encoding="utf-8").splitlines()]
+    unread = unread_sections(sections)
+    assert unread and f"{len(sections)} 節のうち {len(unread)} 節では遵守事項を一つも読み取れていません" in text
+    for section in unread:
+        assert f"{VOLUME_NAMES[section['volume']]} {section['section']} {section['title']}" in text
+    stamp = json.loads((kb / "extracted" / "build.json").read_text(encoding="utf-8"))["build"]
+    assert re.search(r"作成日: 20[0-9]{2}-[01][0-9]-[0-3][0-9]（", text) and f"データの版: {stamp}（" in text
+
+
+def test_home_page_tells_how_to_search_serve_and_link(kb):
+    text = _visible((kb / "site" / "index.html").read_text(encoding="utf-8"))
+    for syntax in ("バックアップ 世代: 空白で区切った語をすべて含むもの", "OR TLS: どれかの語を含むもの",
+                   "バックアップ -世代: 語の前に - を付けると", '"電子カルテ システム": 引用符で囲んだ語句'):
+        assert syntax in text, syntax
+    assert "guideline-kb serve を実行し、ブラウザで http://127.0.0.1:8000/ を開きます" in text
+    assert "例: r/gov-1.1-1/" in text and (kb / "site" / "r" / "gov-1.1-1" / "index.html").is_file()
+
+
+def test_edition_home_has_the_same_facts(kb):
+    page = (kb / "site" / "6.0" / "index.html").read_text(encoding="utf-8")
+    text = _visible(page)
+    assert "公表: 2023-05" in text and f'<a href="{MHLW_PAGE}">' in page and 'href="unplaced.html#unplaced-list"' in page
+    counts = json.loads((kb / "extracted" / "6.0" / "report.json").read_text(encoding="utf-8"))["requirements"]
+    for volume in VOLUMES:
+        assert f"{VOLUME_NAMES[volume]}（{counts[volume]} 件）" in text
+
+
+def test_the_build_date_is_the_only_thing_that_changes_and_follows_source_date_epoch(kb, tmp_path, monkeypatch):
+    """extracted/ holds no date; the site's date is mkdocs' build date (SOURCE_DATE_EPOCH for reproducible builds)."""
+    docs = {}
+    for epoch in ("0", "1700000000"):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+        folder = tmp_path / epoch
+        generate_docs(kb / "extracted", folder)
+        docs[epoch] = {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*.md"))}
+    assert "作成日: 1970-01-01" in docs["0"]["index.md"] and "作成日: 2023-11-14" in docs["1700000000"]["index.md"]
+    assert [p for p in docs["0"] if docs["0"][p] != docs["1700000000"][p]] == ["index.md"]
+    assert docs["0"]["index.md"].replace("1970-01-01", "2023-11-14") == docs["1700000000"]["index.md"]
+    data = [p for p in (kb / "extracted").glob("*/*") if p.is_file() and p.parent.name != "index"] + [kb / "extracted" / "build.json"]
+    assert not re.search(r"20[0-9]{2}-[01][0-9]-[0-3][0-9]", "".join(p.read_text(encoding="utf-8") for p in data))
+
+
+def test_manifest_text_on_the_home_pages_stays_text(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW, raw)
+    manifest = raw / "6.0" / "manifest.toml"
+    title, note = "<script>alert(1)</script>**題**{{ config }}", "<img src=x onerror=alert(2)>[x](javascript:alert(3))"
+    text = manifest.read_text(encoding="utf-8")
+    text = re.sub(r'(?m)^title = ".*"$', lambda _: "title = " + json.dumps(title, ensure_ascii=False), text)
+    text = re.sub(r'(?m)^note = ".*"$', lambda _: "note = " + json.dumps(note, ensure_ascii=False), text)
+    manifest.write_text(text, encoding="utf-8")
+    result = run_cli(tmp_path, "build", raw=raw)
+    assert result.exit_code == 0, result.output
+    for rel in ("index.html", "6.0/index.html"):
+        page = (tmp_path / "site" / rel).read_text(encoding="utf-8")
+        assert "<script>alert" not in page and "<img src=x" not in page and 'href="javascript' not in page, rel
+        assert "題: " + title in _visible(page) and note in _visible(page), rel
+
+
+def test_the_mhlw_page_must_be_an_http_url(tmp_path):
+    folder = tmp_path / "6.0"
+    shutil.copytree(RAW / "6.0", folder)
+    manifest = folder / "manifest.toml"
+    original = manifest.read_text(encoding="utf-8")
+    for bad in ("javascript:alert(1)", 'https://x"><script>', "https://a b", "ftp://x"):
+        manifest.write_text(re.sub(r'(?m)^url = .*$', lambda _: "url = " + json.dumps(bad), original), encoding="utf-8")
+        with pytest.raises(ManifestError, match="url は http:// か https:// で始まり"):
+            load_edition(folder)
+    manifest.write_text(re.sub(r"(?m)^url = .*\n", "", original), encoding="utf-8")
+    assert load_edition(folder).url == ""  # optional

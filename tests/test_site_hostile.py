@@ -196,7 +196,9 @@ def browser_page(hostile):
 def test_every_page_shows_source_text_as_text(hostile, browser_page):
     page = browser_page
     site = hostile / "site"
-    rels = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
+    # Permalink stubs (r/<ID>/index.html) hold no source text and send the browser on as soon as they
+    # load; tests/test_permalinks.py follows them.
+    rels = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html") if p.parent.parent.name != "r")
     seen = set()
     for rel in rels:
         page.goto(page.base + rel)

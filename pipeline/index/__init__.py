@@ -1,61 +1,54 @@
 """The ``index`` stage: requirements, and the items read but not placed, → a whoosh index; and search over it.
 
+Search follows the query model of ``pipeline/query.py``, the same one the site runs in the browser
+(``pipeline/assets/query.js``), so the command line and the site give the same answers. The index
+holds each record's search document (``query.document``: the text shown and its folded fields)
+and, to find the candidates of a query fast, the folded fields' characters and character pairs.
+A candidate is then matched and ranked by ``query.rank``; a word's rarity is counted over the whole
+edition, as in the browser.
+
 Unplaced items (``unplaced.jsonl``) are indexed beside the requirements with ``kind`` = "unplaced":
 they rank with the requirements by relevance, and every hit says whether it is placed (``Hit.placed``)
 and, where not, why (``Hit.reason``), so that nothing read is unfindable and nothing unplaced passes
 for a requirement.
-
-Fields: the requirement text and its section title analyzed with Sudachi (BM25F, text weighted
-above title), other readings of the text (``variants``), and a character-bigram field used when
-the words of a query are not found as words (compounds, misspelt or OCR-garbled text). Query words
-expand to their synonyms (``data/synonyms.tsv``: BCP = 事業継続計画); the query as typed, or its
-words close together, lift a text above BM25F's order.
 """
 
 from __future__ import annotations
 
 import functools
-import math
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-from whoosh import query, scoring
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
-
 from ..errors import NotBuiltError, QueryError
 from ..limits import LIMITS, Limits
-from ..model import VOLUMES, Requirement, Unplaced, id_key
+from ..model import VOLUMES, Requirement, Unplaced, id_key, section_key
 from ..normalize import clean
-from .analysis import bigram_analyzer, japanese_analyzer
+from .. import query as qm
 
 INDEX_DIR = "index"
-FIELD_WEIGHTS = {"text": 3.0, "section_title": 1.0, "variants": 1.0}
-BIGRAM_MIN_SHARE = 0.6  # a bigram-only hit must contain this share of the query's bigrams
+VOCABULARY = "vocabulary.json"  # beside the whoosh files: the knowledge base's words, for a compound's parts
 SYNONYMS = Path(__file__).resolve().parent.parent / "data" / "synonyms.tsv"
-PHRASE_BOOST = 2.0  # the query's words stand together in the text as typed (重要なファイル)
-NEAR_BOOST = 1.5  # all the query's words within NEAR_CHARS of each other
-NEAR_CHARS = 24
-SYNONYM_WEIGHT = 0.5  # a synonym's match counts half the word's own
-RERANK = 5  # rerank this many times ``limit`` BM25F results
 
 
 @functools.lru_cache(maxsize=4)
 def load_synonyms(path: Path = SYNONYMS) -> dict[str, tuple[str, ...]]:
-    """Given ``synonyms.tsv`` (one group of equivalent words a line), return word → its group."""
+    """Given ``synonyms.tsv`` (one group of equivalent words a line), return each word folded
+    (``query.fold``) → its group as written."""
     groups: dict[str, tuple[str, ...]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            group = tuple(dict.fromkeys(clean(w) for w in line.split("\t") if w.strip()))
+            group = tuple(dict.fromkeys(unicodedata.normalize("NFKC", w).strip() for w in line.split("\t") if w.strip()))
             for word in group:
-                groups[word.lower()] = group
+                groups[qm.fold(word)] = group
     return groups
 
 
-def schema() -> Schema:
-    ja = japanese_analyzer()
+def schema():
+    from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, Schema
+
     return Schema(
         id=ID(stored=True, unique=True),
         kind=ID(stored=True),  # "requirement" or "unplaced"
@@ -63,48 +56,101 @@ def schema() -> Schema:
         volume=ID(stored=True),
         section=ID(stored=True),
         item=NUMERIC(stored=True),
-        section_title=TEXT(analyzer=ja, stored=True),
-        text=TEXT(analyzer=ja, stored=True),
-        variants=TEXT(analyzer=ja),
-        bigrams=TEXT(analyzer=bigram_analyzer(), phrase=False),
+        grams=KEYWORD(),  # the folded fields' characters and character pairs: candidates of a query
+        doc=STORED,  # the search document (query.document)
         sources=STORED,
         reason=STORED,  # why an unplaced item could not be placed
     )
 
 
-def build_index(requirements: list[Requirement], out_dir: Path, *, unplaced: list[Unplaced] | None = None) -> Path:
-    """Given requirements and the items read but not placed (by default those of the editions in
-    ``out_dir``), build the index in ``out_dir/index`` (in a build's staging folder); return its path."""
+def grams(folded: str) -> set[str]:
+    """The characters and character pairs of a folded text: a document holding a word holds all of the word's.
+
+    >>> sorted(grams("ログ"))
+    ['グ', 'ロ', 'ログ']
+    """
+    return {*folded, *(folded[i:i + 2] for i in range(len(folded) - 1))}
+
+
+def word_grams(part: str) -> set[str]:
+    """The grams a document must hold to contain ``part``: its pairs, or the one character."""
+    return {part} if len(part) == 1 else {part[i:i + 2] for i in range(len(part) - 1)}
+
+
+def notes_by_id(correlations) -> dict[tuple[str, str], list[str]]:
+    """(edition, ID) → the 備考 texts (5.2 references) that annotate it, in table order, each once."""
+    notes: dict[tuple[str, str], list[str]] = {}
+    for corr in correlations:
+        for note in corr.notes:
+            text = note.get("text") or note.get("raw_text") or ""
+            for req_id in note.get("annotates", []):
+                found = notes.setdefault((corr.edition, req_id), [])
+                if text and text not in found:
+                    found.append(text)
+    return notes
+
+
+def documents(records: list, correlations) -> list[dict]:
+    """The search documents of requirements and unplaced records, each edition's in reading order."""
+    notes = notes_by_id(correlations)
+
+    def key(record):
+        unplaced = isinstance(record, Unplaced)
+        return (record.edition, unplaced, id_key(record.id) if not unplaced else _unplaced_key(record.id))
+
+    ordered = sorted(records, key=key)
+    return [qm.document(r, notes.get((r.edition, r.id), []), order) for order, r in enumerate(ordered)]
+
+
+def _newest_first(edition: str) -> tuple:
+    return tuple(-n for n in section_key(edition))
+
+
+def _unplaced_key(unplaced_id: str) -> tuple:
+    """unplaced-7-1 → (7, 1); unplaced-p3-2 (a page) and unplaced-2-p3-1 (a page of the second file) alike.
+
+    >>> sorted(["unplaced-p3-2", "unplaced-10-1", "unplaced-2-p3-1", "unplaced-7-1"], key=_unplaced_key)
+    ['unplaced-7-1', 'unplaced-10-1', 'unplaced-p3-2', 'unplaced-2-p3-1']
+    """
+    parts = unplaced_id.split("-")[1:]
+    return (len(parts), *((part.startswith("p"), int(part.lstrip("p") or 0)) for part in parts))
+
+
+def build_index(requirements: list[Requirement], out_dir: Path, *, unplaced: list[Unplaced] | None = None,
+                correlations: list | None = None) -> Path:
+    """Given requirements, the items read but not placed and the table's rows (by default those of
+    the editions in ``out_dir``), build the index in ``out_dir/index`` (in a build's staging folder);
+    return its path."""
+    from whoosh import index as whoosh_index
+
     if unplaced is None:
         unplaced = _unplaced_in(out_dir)
+    if correlations is None:
+        correlations = _correlations_in(out_dir)
     target = out_dir / INDEX_DIR
     target.mkdir()
+    records = [*requirements, *unplaced]
+    docs = documents(records, correlations)
+    by_id = {(r.edition, r.id): r for r in records}
     ix = whoosh_index.create_in(target, schema())
     with ix.writer(limitmb=128) as writer:
-        for record in [*requirements, *unplaced]:
-            writer.add_document(**index_fields(record))
+        for doc in docs:
+            record = by_id[(doc["edition"], doc["id"])]
+            fields = {
+                "id": doc["id"], "kind": doc["kind"], "edition": doc["edition"], "volume": doc["volume"],
+                "section": doc["section"], "item": doc["item"],
+                "grams": " ".join(sorted(set().union(*(grams(doc[f]) for f in qm.FIELDS)))),
+                "doc": doc, "sources": [str(s) for s in record.sources],
+                "reason": record.reason if isinstance(record, Unplaced) else None,
+            }
+            writer.add_document(**{k: v for k, v in fields.items() if v is not None})
+    from .analysis import spellings, words as sudachi_words
+
+    texts = [t for r in records for t in (r.text, r.section_title or "")]
+    vocabulary = {"words": sorted(qm.vocabulary_words(texts, sudachi_words)),
+                  "spellings": qm.other_spellings(pair for text in texts for pair in spellings(text))}
+    (target / VOCABULARY).write_text(json.dumps(vocabulary, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     return target
-
-
-def index_fields(record: Requirement | Unplaced) -> dict:
-    """The fields of one requirement or unplaced item in the index (a missing volume, section or
-    number is left out, not stored as a value)."""
-    variants = "\n".join(v.text for v in record.variants)
-    fields = {
-        "id": record.id,
-        "kind": "unplaced" if isinstance(record, Unplaced) else "requirement",
-        "edition": record.edition,
-        "volume": record.volume,
-        "section": record.section,
-        "item": record.item,
-        "section_title": record.section_title or "",
-        "text": record.text,
-        "variants": variants,
-        "bigrams": "\n".join([record.text, variants, record.section_title or ""]),
-        "sources": [str(s) for s in record.sources],
-        "reason": record.reason if isinstance(record, Unplaced) else None,
-    }
-    return {k: v for k, v in fields.items() if v is not None}
 
 
 def _unplaced_in(out_dir: Path) -> list[Unplaced]:
@@ -116,10 +162,20 @@ def _unplaced_in(out_dir: Path) -> list[Unplaced]:
         return []
 
 
+def _correlations_in(out_dir: Path) -> list:
+    from ..store import load_correlations
+
+    try:
+        return load_correlations(out_dir)
+    except NotBuiltError:
+        return []
+
+
 @dataclass
 class Hit:
     """One search result: a requirement, or an item read but not placed (``placed`` False; its volume,
-    section and number as far as the table tells, and ``reason`` why it has no ID)."""
+    section and number as far as the table tells, and ``reason`` why it has no ID). ``complete``: it
+    matched every word of the query; else ``matched`` and ``missing`` say which."""
 
     id: str
     edition: str
@@ -130,9 +186,16 @@ class Hit:
     text: str
     score: float
     highlights: list[tuple[int, int]] = field(default_factory=list)  # [start, end) spans in text
-    matched_by: str = "words"  # "words" or "bigrams"
+    matched_by: str = "words"  # "words", or "bigrams" when only a similar spelling matched
     placed: bool = True
     reason: str = ""  # why it could not be placed, where not placed
+    matched: list[str] = field(default_factory=list)  # the query's words it matched
+    missing: list[str] = field(default_factory=list)  # the query's words it did not
+    notes: list[str] = field(default_factory=list)  # 備考 (5.2 references) of the table that annotate it
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
 
     def to_dict(self) -> dict:
         return {
@@ -140,6 +203,7 @@ class Hit:
             "section_title": self.section_title, "item": self.item, "text": self.text,
             "score": round(self.score, 4), "highlights": [list(s) for s in self.highlights], "matched_by": self.matched_by,
             "placed": self.placed, **({"reason": self.reason} if not self.placed else {}),
+            "complete": self.complete, "matched": self.matched, "missing": self.missing, "notes": self.notes,
         }
 
 
@@ -147,18 +211,21 @@ class Searcher:
     """An open index; ``search`` is cheap to call many times (the bench keeps one open)."""
 
     def __init__(self, out_dir: Path):
+        from whoosh import index as whoosh_index
+
         path = out_dir / INDEX_DIR
         try:
             if not whoosh_index.exists_in(path):
                 raise NotBuiltError(f"{path}: 検索インデックスがありません（先に guideline-kb build を実行してください）")
             self.ix = whoosh_index.open_dir(path)
-            self.searcher = self.ix.searcher(weighting=scoring.BM25F())
+            self.searcher = self.ix.searcher()
+            vocabulary = json.loads((path / VOCABULARY).read_text(encoding="utf-8"))
         except NotBuiltError:
             raise
         except Exception as exc:  # noqa: BLE001 - whoosh raises many kinds for a damaged index
             raise NotBuiltError(f"{path}: 検索インデックスが壊れています（{type(exc).__name__}。guideline-kb build で作り直してください）") from None
-        self.ja = japanese_analyzer()
-        self.bigram = bigram_analyzer()
+        self.vocabulary = qm.Vocabulary(load_synonyms(), frozenset(vocabulary["words"]),
+                                        {k: tuple(v) for k, v in vocabulary["spellings"].items()})
 
     def close(self):
         self.searcher.close()
@@ -169,80 +236,80 @@ class Searcher:
     def __exit__(self, *exc):
         self.close()
 
+    @functools.cached_property
+    def _editions(self) -> dict[str, int]:
+        """Edition → how many documents it has, newest first."""
+        found = [t.decode() if isinstance(t, bytes) else t for t in self.searcher.lexicon("edition")]
+        return {ed: self.searcher.doc_frequency("edition", ed) for ed in sorted(found, key=section_key, reverse=True)}
+
+    def editions(self) -> list[str]:
+        """The editions in the index, newest first."""
+        return list(self._editions)
+
     def search(self, text: str, *, volume: str | None = None, edition: str | None = None, section: str | None = None,
                limit: int = 10, limits: Limits = LIMITS) -> list[Hit]:
-        """Given a query as a user types it, return ranked hits; ``QueryError`` if it has nothing to search for.
-
-        Every word must match (in the text, the section title or another reading), or one of its
-        synonyms; a word Sudachi splits must match all its parts. BM25F ranks; a text that holds
-        the query as typed, or all its words close together, ranks higher. When no requirement has
-        all the words, the query's character bigrams are tried instead. ``section`` keeps a
-        section and the sections under it (13 → 13, 13.1 …).
+        """Given a query as a user types it (``query.parse``), return ranked hits; ``QueryError`` if it
+        has nothing to search for. Hits matching every wanted word come first; then those matching
+        some, each saying which (``Hit.matched``). When no text matches any word, a similar spelling
+        is looked for (``query.similar``). ``section`` keeps a section and the sections under it
+        (13 → 13, 13.1 …). Without ``edition``, each edition is ranked on its own and the hits merged.
         """
         if volume is not None and volume not in VOLUMES:
             raise QueryError(f"--volume は {', '.join(VOLUMES)} のどれかです（{volume!r} ではなく）")
-        words = query_words(text, limits)
-        synonyms = load_synonyms()
-        clauses, query_terms = [], set()
-        for word in words:
-            alternatives = []
-            for alt in dict.fromkeys((word, *synonyms.get(word.lower(), ()))):
-                terms = [t.text for t in self.ja(alt)]
-                if terms:
-                    alternatives.append((terms, 1.0 if alt == word else SYNONYM_WEIGHT))
-                    query_terms.update(terms)
-            if alternatives:
-                clauses.append(query.Or([query.And([query.Term(f, t) for t in terms], boost=w * weight)
-                                         for terms, weight in alternatives for f, w in FIELD_WEIGHTS.items()]))
-        filter_q = self._filter(volume, edition, section)
-        if not clauses:  # only particles (をを) or letters Sudachi drops (ħ): look for the characters
-            return self._bigram_search(" ".join(words), filter_q, limit)
-        results = self.searcher.search(query.And(clauses), limit=max(limit * RERANK, 50), filter=filter_q)
-        ranked = sorted(((r.score * closeness(r["text"], words), r["id"], r) for r in results), key=lambda x: (-x[0], x[1]))
-        if ranked:  # highlights only for what is shown: Sudachi over a text costs more than the search
-            shown = {t for t in query_terms if len(t) > 1} or query_terms  # a lone 者 of a synonym lights up everything
-            return [self._hit(r, self._word_spans(r["text"], shown), "words", score=score) for score, _, r in ranked[:limit]]
-        return self._bigram_search(" ".join(words), filter_q, limit)
-
-    def _filter(self, volume: str | None, edition: str | None, section: str | None):
-        filters = [query.Term("volume", volume)] if volume else []
-        if edition:
-            filters.append(query.Term("edition", edition))
-        if section:
-            filters.append(query.Or([query.Term("section", section), query.Prefix("section", section + ".")]))
-        return query.And(filters) if filters else None
-
-    def _bigram_search(self, text: str, filter_q, limit: int) -> list[Hit]:
-        grams = sorted({t.text for t in self.bigram(re.sub(r"[\s\u3000]", "", text))})
-        if not grams:
-            return []
-        need = max(1, math.ceil(len(grams) * BIGRAM_MIN_SHARE))
-        q = query.Or([query.Term("bigrams", g) for g in grams], minmatch=need)
-        results = self.searcher.search(q, limit=max(limit * RERANK, 50), filter=filter_q)
+        query_words(text, limits)
+        parsed = qm.parse(text, self.vocabulary)
+        if not parsed.wanted:
+            raise QueryError(f"検索語がありません: {text.strip()[:40]!r} には除く語しかありません（探す語を入れてください）")
+        editions = [edition] if edition else self.editions()
+        ranked = []
+        for ed in editions:
+            found = self._rank(parsed, ed)
+            matched_by = "words"
+            if not found:
+                found, matched_by = self._rank(qm.similar(parsed), ed), "bigrams"
+            ranked += [(r, matched_by) for r in found]
+        ranked.sort(key=lambda x: (len(x[0].missing) > 0, -x[0].cover, -x[0].score, _newest_first(x[0].doc["edition"]), x[0].doc["order"]))
         hits = []
-        for r in results:
-            doc_grams = {t.text for t in self.bigram(r["text"])}
-            share = len(doc_grams & set(grams))
-            if share >= need:
-                hits.append(self._hit(r, self._bigram_spans(r["text"], set(grams)), "bigrams", score=r.score * share / len(grams)))
-        hits.sort(key=lambda h: -h.score)
-        return hits[:limit]
+        for r, matched_by in ranked:
+            doc = r.doc
+            if volume and doc["volume"] != volume:
+                continue
+            if section and not (doc["section"] == section or (doc["section"] or "").startswith(section + ".")):
+                continue
+            hits.append(self._hit(r, parsed if matched_by == "words" else qm.similar(parsed), matched_by))
+            if len(hits) >= limit:
+                break
+        return hits
 
-    def _hit(self, r, spans, matched_by, score=None) -> Hit:
-        placed = r.get("kind", "requirement") != "unplaced"
-        return Hit(r["id"], r["edition"], r.get("volume"), r.get("section"), r.get("section_title", ""), r.get("item"), r["text"],
-                   r.score if score is None else score, spans, matched_by, placed, "" if placed else r.get("reason", ""))
+    def _rank(self, parsed: qm.Query, edition: str) -> list[qm.Ranked]:
+        from whoosh import query
 
-    def _word_spans(self, text: str, terms: set[str]) -> list[tuple[int, int]]:
-        return merge_spans([(start, end) for term, start, end in self._tokens(text) if term in terms])
+        if not parsed.wanted:
+            return []
+        wanted = []
+        for clause in parsed.wanted:
+            for alt in [a for c in (clause, *clause.pieces) for a in c.alternatives]:
+                if alt.id:
+                    wanted.append(query.Term("id", alt.id))
+                elif alt.need:
+                    wanted.append(query.Or([query.Term("grams", g) for p in alt.parts for g in word_grams(p)]))
+                else:
+                    wanted.append(query.And([query.Term("grams", g) for p in alt.parts for g in word_grams(p)]))
+        in_edition = query.Term("edition", edition)
+        total = self._editions.get(edition, 0)
+        docs = [self.searcher.stored_fields(n) for n in self.searcher.docs_for_query(query.And([in_edition, query.Or(wanted)]))]
+        by_doc = {id(d["doc"]): d for d in docs}
+        ranked = qm.rank(parsed, [d["doc"] for d in docs], total=total, words=self.vocabulary.words)
+        for r in ranked:
+            r.stored = by_doc[id(r.doc)]
+        return ranked
 
-    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one Searcher per process; texts repeat across queries
-    def _tokens(self, text: str) -> tuple[tuple[str, int, int], ...]:
-        return tuple((t.text, t.startchar, t.endchar) for t in self.ja(text, chars=True))
-
-    def _bigram_spans(self, text: str, grams: set[str]) -> list[tuple[int, int]]:
-        spans = [(t.startchar, t.endchar) for t in self.bigram(text, chars=True) if t.text in grams]
-        return merge_spans(spans)
+    def _hit(self, r: qm.Ranked, parsed: qm.Query, matched_by: str) -> Hit:
+        doc, stored = r.doc, r.stored
+        placed = doc["kind"] != "unplaced"
+        return Hit(doc["id"], doc["edition"], doc["volume"], doc["section"], doc["section_title"], doc["item"], doc["shown"],
+                   r.score, qm.spans(doc["shown"], parsed), matched_by, placed, "" if placed else stored.get("reason", ""),
+                   r.matched, r.missing, doc.get("notes_shown", []))
 
 
 def query_words(text: str, limits: Limits = LIMITS) -> list[str]:
@@ -263,33 +330,6 @@ def query_words(text: str, limits: Limits = LIMITS) -> list[str]:
     if not any(unicodedata.category(ch)[0] in "LN" for w in words for ch in w):
         raise QueryError(f"検索語がありません: {text.strip()[:40]!r} には記号しか含まれていません（語を入れてください）")
     return words
-
-
-def closeness(text: str, words: list[str]) -> float:
-    """How much a text's wording earns over BM25F: the query as typed (words joined) stands in it,
-    or all its words stand within a few characters of each other.
-
-    >>> closeness("重要なファイルは数世代バックアップを", ["重要なファイル"])
-    2.0
-    >>> closeness("重要なファイルは数世代バックアップを", ["バックアップ", "世代"])
-    1.5
-    """
-    folded = text.lower()
-    words = [w.lower() for w in words]
-    if len(words) == 1 and len(words[0]) >= 2 and words[0] in folded:
-        return PHRASE_BOOST if len(words[0]) >= 3 else 1.0
-    if len(words) > 1:
-        if "".join(words) in folded:
-            return PHRASE_BOOST
-        places = [[m.start() for m in re.finditer(re.escape(w), folded)] for w in words]
-        if all(places):
-            ends = [(p, i) for i, ps in enumerate(places) for p in ps]
-            ends.sort()
-            best = min((b[0] - a[0] for a in ends for b in ends if b[0] >= a[0]
-                        and {i for p, i in ends if a[0] <= p <= b[0]} == set(range(len(words)))), default=None)
-            if best is not None and best <= NEAR_CHARS:
-                return NEAR_BOOST
-    return 1.0
 
 
 def expand(hits: list[Hit], correlations, requirements, words: list[str], *, limit: int = 5) -> dict[str, list[dict]]:

@@ -1,89 +1,58 @@
-"""whoosh analyzers for Japanese: a Sudachi tokenizer and a character-bigram analyzer.
+"""Sudachi's words of the knowledge base's texts: the vocabulary a compound query is cut into
+(``query.cut``: 監視カメラ → 監視 + カメラ) and that tells a word inside a katakana compound
+(コンピュータ|ウイルス) from letters inside another word (プ|ログ|ラム).
 
-Contract (as in whoosh): a tokenizer turns text into tokens, a filter turns tokens into
-tokens, an analyzer is their chain built with ``|``.
-
->>> [t.text for t in japanese_analyzer()("ユーザアカウントを遵守")]
-['ユーザーアカウント', 'ユーザー', 'アカウント', '順守']
+>>> words("コンピュータウイルスを検知")
+['コンピュータウイルス', 'コンピュータ', 'ウイルス', 'を', '検知']
 """
 
 from __future__ import annotations
 
 import threading
 
-from whoosh.analysis import Composable, LowercaseFilter, NgramTokenizer, Token, Tokenizer
-
-from ..normalize import unify_width
-
 # Sudachi raises on input over ~49 KB: tokenize one line (and at most this many characters) at a time.
 _CHUNK = 8000
-_SKIPPED_POS = {"補助記号", "空白", "助詞", "助動詞"}
+_local = threading.local()
 
 
-class SudachiTokenizer(Tokenizer):
-    """Text → Sudachi mode C tokens, each followed by its mode A parts, as normalized forms.
+def sudachi():
+    """(mode C tokenizer, mode A), loaded once per thread on first use."""
+    tokenizer = getattr(_local, "tokenizer", None)
+    if tokenizer is None:
+        from sudachipy import Dictionary, SplitMode
 
-    Mode C keeps compounds whole (ユーザアカウント); its mode A parts let a query for a part
-    (アカウント) find it. Normalized forms unify spelling (ユーザ = ユーザー, 遵守 = 順守).
-    Particles, auxiliary verbs and symbols are dropped.
+        tokenizer = _local.tokenizer = (Dictionary().tokenizer(mode=SplitMode.C), SplitMode.A)
+    return tokenizer
 
-    Warning: whoosh pickles the analyzer into the index; the Sudachi dictionary is not pickled
-    but loaded lazily on first use in each process.
+
+def words(text: str) -> list[str]:
+    """The words of a text as written: each mode C word, then its mode A parts where it has several."""
+    tokenizer, mode_a = sudachi()
+    found = []
+    for _, chunk in _chunks(text):
+        for morpheme in tokenizer.tokenize(chunk):
+            found.append(morpheme.surface())
+            parts = morpheme.split(mode_a)
+            if len(parts) > 1:
+                found += [p.surface() for p in parts]
+    return found
+
+
+def spellings(text: str) -> list[tuple[str, str]]:
+    """(as written, Sudachi's normalized form) of the words of a text whose two differ, for words
+    written in their dictionary form (an inflected word's normalized form is another form of it).
+
+    >>> spellings("遵守し、引渡しを")
+    [('遵守', '順守'), ('引渡し', '引き渡し')]
     """
-
-    _local = threading.local()
-
-    def __getstate__(self):
-        return {}
-
-    def __setstate__(self, state):
-        pass
-
-    def __eq__(self, other):
-        return type(other) is type(self)
-
-    def __hash__(self):
-        return hash(type(self))
-
-    @classmethod
-    def sudachi(cls):
-        tokenizer = getattr(cls._local, "tokenizer", None)
-        if tokenizer is None:
-            from sudachipy import Dictionary, SplitMode
-
-            tokenizer = cls._local.tokenizer = (Dictionary().tokenizer(mode=SplitMode.C), SplitMode.A)
-        return tokenizer
-
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        tokenizer, mode_a = self.sudachi()
-        pos = start_pos
-        for offset, chunk in _chunks(value):
-            for morpheme in tokenizer.tokenize(chunk):
-                if morpheme.part_of_speech()[0] in _SKIPPED_POS:
-                    continue
-                forms = [(morpheme.normalized_form(), morpheme.begin(), morpheme.end())]
-                parts = morpheme.split(mode_a)
-                if len(parts) > 1:
-                    forms += [(p.normalized_form(), p.begin(), p.end()) for p in parts]
-                seen = set()
-                for text, begin, end in forms:
-                    if text in seen or not text.strip():
-                        continue
-                    seen.add(text)
-                    token.text = text
-                    token.boost = 1.0
-                    token.stopped = False
-                    if keeporiginal:
-                        token.original = value[offset + begin : offset + end]
-                    if positions:
-                        token.pos = pos
-                    if chars:
-                        token.startchar = start_char + offset + begin
-                        token.endchar = start_char + offset + end
-                    yield token
-                pos += 1
+    tokenizer, _ = sudachi()
+    found = []
+    for _, chunk in _chunks(text):
+        for morpheme in tokenizer.tokenize(chunk):
+            surface = morpheme.surface()
+            if surface != morpheme.normalized_form() and surface == morpheme.dictionary_form():
+                found.append((surface, morpheme.normalized_form()))
+    return found
 
 
 def _chunks(value: str):
@@ -95,26 +64,3 @@ def _chunks(value: str):
             if piece.strip():
                 yield offset + start, piece
         offset += len(line)
-
-
-class WidthFilter(Composable):
-    """Unify full/half width in token texts (ＴＬＳ → TLS, ｶﾙﾃ → カルテ)."""
-
-    def __call__(self, tokens):
-        for token in tokens:
-            token.text = unify_width(token.text)
-            yield token
-
-
-def japanese_analyzer():
-    """Sudachi tokens (mode C + mode A parts, normalized forms), width-unified and lowercased."""
-    return SudachiTokenizer() | WidthFilter() | LowercaseFilter()
-
-
-def bigram_analyzer():
-    """Character bigrams, width-unified and lowercased: recall for compounds and OCR-garbled words.
-
-    >>> [t.text for t in bigram_analyzer()("電子カルテ")]
-    ['電子', '子カ', 'カル', 'ルテ']
-    """
-    return NgramTokenizer(2, 2) | WidthFilter() | LowercaseFilter()

@@ -1,4 +1,5 @@
-"""An edition folder under raw/: ``manifest.toml`` (edition, sources and their kinds) and ``toc.tsv``.
+"""An edition folder under raw/: ``manifest.toml`` (edition, title, publication date, the MHLW page,
+sources and their kinds) and ``toc.tsv``.
 
 Both are checked before any work starts: the manifest against ``MANIFEST_SCHEMA`` (JSON Schema),
 every source path inside the edition folder, edition names unique across raw/.
@@ -22,6 +23,7 @@ from ..textfile import read_text
 
 SOURCE_KINDS = ("ocr-text", "pdf")
 EDITION_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,3}){0,3}$"
+URL_PATTERN = r"^https?://[^\s\x00-\x1f\x7f\"'<>\\`]+$"
 _TEXT = {"type": "string", "maxLength": LIMITS.max_field_chars}
 MANIFEST_SCHEMA = {
     "type": "object",
@@ -31,6 +33,8 @@ MANIFEST_SCHEMA = {
         "edition": {"type": "string", "pattern": EDITION_PATTERN},
         "title": _TEXT,
         "published": {"type": "string", "pattern": r"^[0-9]{4}(-[0-9]{2}){0,2}$"},
+        # The page where MHLW publishes the edition: shown on the site as a link, so http(s) only.
+        "url": {"type": "string", "maxLength": LIMITS.max_field_chars, "pattern": URL_PATTERN},
         "note": _TEXT,
         "sources": {
             "type": "array", "minItems": 1, "maxItems": 100,
@@ -61,6 +65,7 @@ class SourceSpec:
 
     path: Path
     kind: str
+    note: str = ""
 
     def __post_init__(self):
         if self.kind not in SOURCE_KINDS:
@@ -163,6 +168,8 @@ class Edition:
     sources: list[SourceSpec]
     toc: Toc
     limits: Limits = LIMITS
+    published: str = ""  # 公表: "2023-05"
+    url: str = ""  # the MHLW page of the edition
 
 
 def find_editions(raw_dir: Path) -> list[Path]:
@@ -212,6 +219,8 @@ def schema_message(error) -> str:
         return f"edition は版の番号（例: \"6.0\"）にしてください（今は {value}）"
     if validator == "pattern" and where == "published":
         return f"published は公表年月（例: \"2023-05\"）にしてください（今は {value}）"
+    if validator == "pattern" and where == "url":
+        return f"url は http:// か https:// で始まり、空白・引用符・<> を含まない URL にしてください（今は {value}）"
     if validator == "pattern":
         return f"{where} に使えない文字（制御文字）があります（直してください。今は {value}）"
     if validator in ("maxLength", "maxItems"):
@@ -255,10 +264,11 @@ def load_edition(folder: Path) -> Edition:
     error = best_match(Draft202012Validator(MANIFEST_SCHEMA).iter_errors(data))
     if error is not None:
         raise ManifestError(f"{manifest_path}: {schema_message(error)}")
-    sources = [SourceSpec(source_path(folder, entry["file"], n, manifest_path), entry["kind"])
+    sources = [SourceSpec(source_path(folder, entry["file"], n, manifest_path), entry["kind"], entry.get("note", ""))
                for n, entry in enumerate(data["sources"], 1)]
     limits = LIMITS.with_overrides(data.get("limits", {}))
-    return Edition(data["edition"], data.get("title", ""), folder, sources, load_toc(folder / "toc.tsv"), limits)
+    return Edition(data["edition"], data.get("title", ""), folder, sources, load_toc(folder / "toc.tsv"), limits,
+                   data.get("published", ""), data.get("url", ""))
 
 
 def load_toc(path: Path) -> Toc:

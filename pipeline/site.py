@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .commit import data_stamp
 from .errors import SiteError
+from .index import notes_by_id
 from .link import related
 from .sitesearch import OVERRIDES, add_search_terms, copy_scripts, write_search_data
 from .model import CIRCLED, PLACEMENTS, VOLUME_NAMES, VOLUMES, Correlation, Requirement, Unplaced, section_key
@@ -515,6 +516,7 @@ def _chapter(path: str, edition: str, volume: str, label: str, reqs: list[Requir
     lines = [f"# {VOLUME_NAMES[volume]} {md_escape(label)} {{ #chapter-{chapter} }}", "",
              f"第{edition}版。見出しの ID は各遵守事項のアンカーです。見出しの下の「固定リンク」（最新の版）と"
              f"「第{edition}版の固定リンク」は、開けばその遵守事項の見出しに着く、共有できるリンクです。", ""]
+    notes = {req_id: found for (_, req_id), found in notes_by_id(corrs).items()}
     section = None
     for req in reqs:
         if req.section != section:
@@ -533,6 +535,8 @@ def _chapter(path: str, edition: str, volume: str, label: str, reqs: list[Requir
             why = req.correlation_note or "相関表の行で他の編と並んでいません"
             lines += [f"相関する遵守事項: なし（{linked_text(why, path, edition, unplaced=unplaced_ids & set(unplaced_refs(why)))}）"
                       "\n{: .req-no-correlation }", ""]
+        if notes.get(req.id):
+            lines += [f'<p class="kb-notes">備考（第5.2版との対応）: {" / ".join(html.escape(n) for n in notes[req.id])}</p>', ""]
         if req.variants:
             lines += ["??? note \"別の読み取り\"", ""]
             for variant in req.variants:

@@ -296,3 +296,17 @@ def test_the_mhlw_page_must_be_an_http_url(tmp_path):
             load_edition(folder)
     manifest.write_text(re.sub(r"(?m)^url = .*\n", "", original), encoding="utf-8")
     assert load_edition(folder).url == ""  # optional
+
+
+def test_each_requirement_shows_the_5_2_notes_of_its_rows(kb):
+    """Issue 11: 5.2 references are shown, not only parsed: every note of a correlation row stands
+    under each requirement it annotates, escaped, where search can mark it."""
+    corrs = load_correlations(kb / "extracted")
+    annotated = {(i, n.get("text") or n.get("raw_text")) for c in corrs for n in c.notes for i in n.get("annotates", [])}
+    assert any("6.11C6" in text for _, text in annotated)
+    for req_id, text in annotated:
+        volume, section, _ = req_id.split("-")
+        page = (kb / "site" / "6.0" / volume / f"{section.split('.')[0]}.html").read_text(encoding="utf-8")
+        block = page[page.index(f'id="{req_id}"'):]
+        block = block[: block.find("<h3", 1) if "<h3" in block[1:] else len(block)]
+        assert html.escape(text, quote=False) in block, (req_id, text)

@@ -15,9 +15,9 @@ from pipeline.link import related
 from pipeline.model import CIRCLED
 from pipeline.store import load_correlations, load_requirements, load_unplaced
 
-from .conftest import REPO, copy_raw, run_cli
+from .conftest import REPO, assert_refused, copy_raw, run_cli
 
-COMMANDS = ["build", "extract", "index", "search", "show", "site"]
+COMMANDS = ["build", "extract", "index", "list", "search", "serve", "show", "site"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -39,7 +39,8 @@ def test_search_text_output_shows_id_place_and_highlight(kb):
     result = run_cli(kb, "search", "TLS", "--limit", "1")
     assert result.exit_code == 0
     assert "ctrl-13-6" in result.output and "ネットワークに関する安全管理措置" in result.output
-    assert "**TLS**" in result.output
+    assert "【TLS】" in result.output  # not a terminal: plain text, the hit words between 【】
+    assert "**" not in result.output and "\x1b[" not in result.output
 
 
 def test_search_options(kb):
@@ -102,9 +103,8 @@ def test_show_says_how_a_requirement_was_placed_and_the_numbers_read(kb):
 
 
 def test_show_unknown_id(kb):
-    result = run_cli(kb, "show", "ctrl-99-1")
-    assert result.exit_code == 2
-    assert "ctrl-99-1" in result.output and "Traceback" not in result.output
+    line = assert_refused(run_cli(kb, "show", "ctrl-99-1"), "ctrl-99-1", "もしかして: ctrl-9-1")
+    assert "Traceback" not in line
 
 
 def test_build_is_deterministic(tmp_path, kb):
@@ -203,3 +203,10 @@ def test_report_counts_per_volume_and_problems_by_code(kb):
     assert all(p["source"]["line"] and p["reason"] for p in report["problems"])
     assert not {p["code"] for p in report["problems"]} & {"no-section", "ambiguous-section", "no-volume", "outside-table"}
     assert report["placements"] and all(d["kind"] and d["reason"] and d["sources"] for d in report["placements"])
+
+
+def test_search_finds_and_shows_the_5_2_notes(kb):
+    result = run_cli(kb, "search", "6.11C6", "--limit", "3")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("gov-1.3.2-")
+    assert "備考: 6.11C6" in result.output

@@ -520,6 +520,48 @@ def list_key(record) -> tuple:
     return (edition, volume, section, record.item or 0, 1, record.id)
 
 
+# --- what changed between editions -------------------------------------------------------------------
+
+@main.command()
+@click.argument("old")
+@click.argument("new")
+@click.option("--json", "as_json", is_flag=True, help="JSON で出力する（遵守事項・節の見出し・相関・備考の変更）")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV（UTF-8 BOM つき、Excel で開ける）で出力する")
+@click.option("--all", "show_all", is_flag=True, help="変更のない遵守事項も示す")
+@click.option("--same", type=click.FloatRange(0, 100), default=None, help="この類似度（0–100）以上なら同じ本文とみなす（既定 97）")
+@click.option("--similar", type=click.FloatRange(0, 100), default=None, help="この類似度以上なら同じ遵守事項の言い換えとみなす（既定 60）")
+@folder_options("out")
+@click.pass_context
+@handle_errors
+def diff(ctx, old: str, new: str, as_json: bool, as_csv: bool, show_all: bool, same: float | None, similar: float | None):
+    """二つの版の違いを示す（例: guideline-kb diff 6.0 6.1）: 遵守事項の変更・追加・削除・番号の変更・節の移動、
+    節の見出し、相関、備考。遵守事項は ID ではなく本文の近さと位置で対応づけます。"""
+    from .diff import DiffSettings, diff_editions, to_csv, to_text
+
+    defaults = DiffSettings()
+    settings = DiffSettings(same=defaults.same if same is None else same, similar=defaults.similar if similar is None else similar,
+                            same_place=min(defaults.same_place, defaults.similar if similar is None else similar))
+    if settings.similar > settings.same:
+        raise QueryError(f"--similar（{settings.similar:g}）は --same（{settings.same:g}）以下にしてください")
+    kb = _open(ctx)
+    editions = edition_names(kb.out)
+
+    def named(value: str) -> str:  # 第６.０版 → 6.0; an unknown name is refused by diff_editions, naming the editions
+        try:
+            return choose_edition(value, editions) or value
+        except GuidelineKBError:
+            return value
+
+    result = diff_editions(kb.out, named(old), named(new), settings)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+    elif as_csv:
+        sys.stdout.buffer.write(to_csv(result, unchanged=show_all))
+        sys.stdout.flush()
+    else:
+        click.echo(to_text(result, unchanged=show_all), nl=False)
+
+
 # --- serving the site --------------------------------------------------------------------------------
 
 @main.command()

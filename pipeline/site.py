@@ -26,6 +26,7 @@ from .commit import data_stamp
 from .errors import SiteError
 from .index import notes_by_id
 from .link import related
+from .sitediff import diff_page, diff_path, edition_diffs, load_sections, switcher, version_lines
 from .sitesearch import OVERRIDES, add_search_terms, copy_scripts, write_search_data
 from .model import CIRCLED, PLACEMENTS, VOLUME_NAMES, VOLUMES, Correlation, Requirement, Unplaced, section_key
 from .store import (CORRECTIONS, REPORT, SECTIONS, edition_folders, load_correlations, load_requirements, load_unplaced,
@@ -293,6 +294,8 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
     pages: dict[str, str] = {"index.md": _home(by_edition, reports, outlines, {e: len(u) for e, u in unplaced_by_edition.items()},
                                                built=get_build_date(), stamp=data_stamp(out_dir))}
     nav: list = [{"ホーム": "index.md"}]
+    diffs = edition_diffs(by_edition, corr_by_edition, {name: load_sections(f) for name, f in folders.items()})
+    versions = version_lines(diffs)
     for edition, reqs in sorted(by_edition.items(), key=lambda kv: section_key(kv[0]), reverse=True):
         corrs = corr_by_edition[edition]
         unplaced = unplaced_by_edition[edition]
@@ -309,7 +312,8 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
             for chapter in sorted((c for v, c in chapters if v == volume), key=int):
                 path = f"{edition}/{volume}/{chapter}.md"
                 label = chapter_label(chapter, titles.get((volume, chapter), ""))
-                pages[path] = _chapter(path, edition, volume, label, chapters[(volume, chapter)], corrs, texts, unplaced_ids)
+                pages[path] = _chapter(path, edition, volume, label, chapters[(volume, chapter)], corrs, texts, unplaced_ids,
+                                       {r.id: versions.get((edition, r.id), []) for r in chapters[(volume, chapter)]})
                 volume_nav.append({nav_label(label): path})
             if volume_nav:
                 edition_nav.append({VOLUME_NAMES[volume]: volume_nav})
@@ -319,7 +323,22 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
         pages[f"{edition}/corrections.md"] = _corrections(f"{edition}/corrections.md", edition, folders[edition], set(texts))
         edition_nav += [{"各編間相関表": f"{edition}/table.md"}, {"未配置の遵守事項": f"{edition}/unplaced.md"},
                         {"読み取れなかった箇所": f"{edition}/report.md"}, {"OCR の訂正": f"{edition}/corrections.md"}]
+        changes = []
+        for (old, new), result in diffs.items():
+            if edition in (old, new):
+                pages[diff_path(old, new)] = diff_page(result)
+                other = old if edition == new else new
+                changes.append(f"- [第{old}版から第{new}版への変更（新旧対照表）](../{diff_path(old, new)})"
+                               f"（第{other}版と比べて{'変わったもの' if result.changed() else '変わったものはありません'}）")
+                if edition == new:
+                    edition_nav.append({nav_label(f"第{old}版からの変更"): diff_path(old, new)})
+        if changes:
+            pages[f"{edition}/index.md"] += "\n## ほかの版との違い { #changes }\n\n" + "\n".join(changes) + "\n"
         nav.append({nav_label(f"第{edition}版"): edition_nav})
+    for path in list(pages):
+        if path.count("/") == 2:  # a chapter page: the same chapter in the other editions
+            line = switcher(path, path.split("/")[0], set(pages)) if len(by_edition) > 1 else ""
+            pages[path] = pages[path].replace(CHAPTER_SWITCHER, line, 1)
     titles = nav_pages(nav)
     for path, text in pages.items():
         if path != "index.md":  # the home page's <title> is the site name
@@ -509,14 +528,20 @@ def _sections(reqs: list[Requirement]) -> list[tuple[str, str, int]]:
     return [(section, title, count) for section, (title, count) in found.items()]
 
 
+CHAPTER_SWITCHER = "<!-- editions -->"  # where generate_docs puts the links to the other editions' pages
+
+
 def _chapter(path: str, edition: str, volume: str, label: str, reqs: list[Requirement],
-             corrs: list[Correlation], texts: dict[str, str], unplaced_ids: set[str]) -> str:
+             corrs: list[Correlation], texts: dict[str, str], unplaced_ids: set[str],
+             versions: dict[str, list[str]] | None = None) -> str:
     reqs = sorted(reqs, key=lambda r: (section_key(r.section), r.item))
     chapter = chapter_of(reqs[0].section)
     lines = [f"# {VOLUME_NAMES[volume]} {md_escape(label)} {{ #chapter-{chapter} }}", "",
              f"第{edition}版。見出しの ID は各遵守事項のアンカーです。見出しの下の「固定リンク」（最新の版）と"
-             f"「第{edition}版の固定リンク」は、開けばその遵守事項の見出しに着く、共有できるリンクです。", ""]
+             f"「第{edition}版の固定リンク」は、開けばその遵守事項の見出しに着く、共有できるリンクです。", "",
+             CHAPTER_SWITCHER, ""]
     notes = {req_id: found for (_, req_id), found in notes_by_id(corrs).items()}
+    versions = versions or {}
     section = None
     for req in reqs:
         if req.section != section:
@@ -537,6 +562,8 @@ def _chapter(path: str, edition: str, volume: str, label: str, reqs: list[Requir
                       "\n{: .req-no-correlation }", ""]
         if notes.get(req.id):
             lines += [f'<p class="kb-notes">備考（第5.2版との対応）: {" / ".join(html.escape(n) for n in notes[req.id])}</p>', ""]
+        for line in versions.get(req.id, []):  # its counterparts in the previous and next editions (sitediff)
+            lines += [line + "\n{: .req-versions }", ""]
         if req.variants:
             lines += ["??? note \"別の読み取り\"", ""]
             for variant in req.variants:

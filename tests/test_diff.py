@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
 import shutil
 
 import pytest
@@ -111,7 +110,6 @@ def test_random_edit_scripts_are_classified_as_the_script_says(rnd):
     old = [req("ctrl", "9", n + 1, t) for n, t in enumerate(texts[:6])]
     spare = texts[6:]
     new_texts = list(texts[:6])
-    expected: dict[str, set] = {}
     edits = rnd.sample(["reword", "insert", "remove", "move"], rnd.randint(1, 4))
     moved_text = None
     if "reword" in edits:

@@ -146,16 +146,23 @@ def sections(requirements: list[Requirement], toc: list[tuple[str, str, str]]) -
     return [found[k] for k in sorted(found, key=lambda k: (VOLUMES.index(k[0]), section_key(k[1])))]
 
 
-def related(correlations: list[Correlation], req_id: str) -> dict[str, list[str]]:
-    """Given correlations and an ID, return the correlated IDs of the other volumes: {volume: [ids]}."""
-    found: dict[str, set[str]] = defaultdict(set)
-    own = req_id.split("-")[0]
+def related_map(correlations: list[Correlation]) -> dict[str, dict[str, list[str]]]:
+    """Every ID of the correlations → its correlated IDs of the other volumes ({volume: [ids]}), in
+    one pass over the table (look an ID up; don't scan the table per ID)."""
+    found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for correlation in correlations:
-        if req_id in correlation.ids():
+        for req_id in correlation.ids():
+            own = req_id.split("-")[0]
             for volume, ids in correlation.members.items():
                 if volume != own:
-                    found[volume].update(ids)
-    return {v: sorted(found[v], key=id_key) for v in VOLUMES if found.get(v)}
+                    found[req_id][volume].update(ids)
+    return {req_id: {v: sorted(by[v], key=id_key) for v in VOLUMES if by.get(v)} for req_id, by in found.items()}
+
+
+def related(correlations: list[Correlation], req_id: str) -> dict[str, list[str]]:
+    """Given correlations and an ID, return the correlated IDs of the other volumes: {volume: [ids]}
+    (for one ID; many IDs: ``related_map``)."""
+    return related_map([c for c in correlations if req_id in c.ids()]).get(req_id, {})
 
 
 def _sources(sources) -> list[Source]:

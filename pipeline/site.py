@@ -25,7 +25,7 @@ from pathlib import Path
 from .commit import data_stamp
 from .errors import SiteError
 from .index import notes_by_id
-from .link import related
+from .link import related_map
 from .sitediff import diff_page, diff_path, edition_diffs, load_sections, switcher, version_lines
 from .sitesearch import OVERRIDES, add_search_terms, copy_scripts, write_search_data
 from .model import CIRCLED, PLACEMENTS, VOLUME_NAMES, VOLUMES, Correlation, Requirement, Unplaced, section_key
@@ -304,6 +304,8 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
         unplaced_ids = {u.id for u in unplaced}
         pages[f"{edition}/index.md"] = _edition_home(edition, reqs, reports[edition], titles, unplaced, outlines[edition])
         edition_nav: list = [{"概要": f"{edition}/index.md"}]
+        linked = related_map(corrs)
+        notes = {req_id: found for (_, req_id), found in notes_by_id(corrs).items()}
         chapters: dict[tuple[str, str], list[Requirement]] = defaultdict(list)
         for req in reqs:
             chapters[(req.volume, chapter_of(req.section))].append(req)
@@ -313,7 +315,8 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
                 path = f"{edition}/{volume}/{chapter}.md"
                 label = chapter_label(chapter, titles.get((volume, chapter), ""))
                 pages[path] = _chapter(path, edition, volume, label, chapters[(volume, chapter)], corrs, texts, unplaced_ids,
-                                       {r.id: versions.get((edition, r.id), []) for r in chapters[(volume, chapter)]})
+                                       {r.id: versions.get((edition, r.id), []) for r in chapters[(volume, chapter)]},
+                                       linked, notes)
                 volume_nav.append({nav_label(label): path})
             if volume_nav:
                 edition_nav.append({VOLUME_NAMES[volume]: volume_nav})
@@ -533,14 +536,17 @@ CHAPTER_SWITCHER = "<!-- editions -->"  # where generate_docs puts the links to 
 
 def _chapter(path: str, edition: str, volume: str, label: str, reqs: list[Requirement],
              corrs: list[Correlation], texts: dict[str, str], unplaced_ids: set[str],
-             versions: dict[str, list[str]] | None = None) -> str:
+             versions: dict[str, list[str]] | None = None, linked: dict | None = None, notes: dict | None = None) -> str:
     reqs = sorted(reqs, key=lambda r: (section_key(r.section), r.item))
     chapter = chapter_of(reqs[0].section)
     lines = [f"# {VOLUME_NAMES[volume]} {md_escape(label)} {{ #chapter-{chapter} }}", "",
              f"第{edition}版。見出しの ID は各遵守事項のアンカーです。見出しの下の「固定リンク」（最新の版）と"
              f"「第{edition}版の固定リンク」は、開けばその遵守事項の見出しに着く、共有できるリンクです。", "",
              CHAPTER_SWITCHER, ""]
-    notes = {req_id: found for (_, req_id), found in notes_by_id(corrs).items()}
+    if notes is None:  # the edition's, computed once by generate_docs
+        notes = {req_id: found for (_, req_id), found in notes_by_id(corrs).items()}
+    if linked is None:
+        linked = related_map(corrs)
     versions = versions or {}
     section = None
     for req in reqs:
@@ -549,7 +555,7 @@ def _chapter(path: str, edition: str, volume: str, label: str, reqs: list[Requir
             lines += [f"## {md_escape(req.section)} {md_escape(req.section_title)} {{ #{section_anchor(req.section)} }}", ""]
         lines += [f"### {circled(req.item)} {req.id} {{ #{req.id} }}", "", permalink_links(path, req.id, edition), "",
                   html_block(req.text, "req-text"), ""]
-        links = related(corrs, req.id)
+        links = linked.get(req.id, {})
         if links:
             lines += ["相関する遵守事項:", ""]
             for other, ids in links.items():

@@ -116,6 +116,17 @@ class Lexicon:
     def vocabulary(self) -> frozenset[str]:
         return frozenset(self.terms)
 
+    @functools.cached_property
+    def pairs(self) -> dict[str, tuple[tuple[int, int], ...]]:
+        """Each two characters that stand together in a (non-Latin, three or more characters) term →
+        (the term's index in ``terms``, where in it): a text's pairs are looked up once, not searched per term."""
+        found: dict[str, list[tuple[int, int]]] = {}
+        for t, term in enumerate(self.terms):
+            if len(term) >= 3 and not term.isascii():
+                for i in range(len(term) - 1):
+                    found.setdefault(term[i:i + 2], []).append((t, i))
+        return {pair: tuple(where) for pair, where in found.items()}
+
 
 @functools.lru_cache(maxsize=4)
 def load_lexicon(path: Path = LEXICON) -> Lexicon:
@@ -355,13 +366,17 @@ def lexical(text: str, lexicon: Lexicon) -> list[Candidate]:
     the term beside other words).
     """
     found: list[Candidate] = []
-    for term in lexicon.terms:
+    anchors = _anchors(text, lexicon)
+    for t, term in enumerate(lexicon.terms):
         if len(term) < 3:
             continue
         latin = term.isascii()
+        if not latin and t not in anchors:
+            continue  # no two characters of the term stand together in the text
         budget = 1 if len(term) <= 6 else 2 if len(term) <= 11 else 3
         exact_ends = [at + len(term) for at in _find_all(text, term)]  # ascending, and so are the starts
-        for start, end in _windows(text, term, budget, latin):
+        windows = _latin_windows(text, term, budget) if latin else _windows(len(text), term, budget, anchors[t])
+        for start, end in windows:
             span = text[start:end]
             if span in lexicon.vocabulary:
                 continue
@@ -433,24 +448,42 @@ def _find_all(text: str, sub: str) -> Iterable[int]:
         at = text.find(sub, at + 1)
 
 
-def _windows(text: str, term: str, budget: int, latin: bool) -> Iterable[tuple[int, int]]:
-    """Spans of ``text`` that may be ``term`` misread: whole Latin words for a Latin term; else spans
-    around the places where two characters of the term stand together."""
-    if latin:
-        for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.\-]*", text):
-            if abs(len(m.group()) - len(term)) <= budget:
-                yield m.start(), m.end()
+def _anchors(text: str, lexicon: Lexicon) -> dict[int, list[int]]:
+    """For each term that has two characters standing together in ``text``: where the term would
+    start if those two were its own (one pass over the text's pairs)."""
+    found: dict[int, list[int]] = {}
+    pairs = lexicon.pairs
+    for p in range(len(text) - 1):
+        for t, i in pairs.get(text[p:p + 2], ()):
+            found.setdefault(t, []).append(p - i)
+    return found
+
+
+def _windows(length: int, term: str, budget: int, starts: list[int]) -> Iterable[tuple[int, int]]:
+    """Spans of a text (``length`` long) that may be ``term`` misread, around where two characters of
+    the term stand together (``starts``: where the term would start). A span within ``budget`` edits
+    of the term keeps at least len(term) − 1 − 2·budget of its pairs, each at most ``budget`` from
+    its place: starts with fewer such pairs around them are skipped (they would fail the distance)."""
+    need = max(1, len(term) - 1 - 2 * budget)
+    votes: dict[int, int] = {}
+    for at in starts:
+        votes[at] = votes.get(at, 0) + 1
+    if max(votes.values()) * (2 * budget + 1) < need:  # too few pairs anywhere
         return
-    starts = set()
-    for i in range(len(term) - 1):
-        pair = term[i:i + 2]
-        for at in _find_all(text, pair):
-            for shift in range(-budget, budget + 1):
-                starts.add(at - i + shift)
-    for start in sorted(s for s in starts if s >= 0):
-        for length in range(len(term) - budget, len(term) + budget + 1):
-            if 0 < length and start + length <= len(text):
-                yield start, start + length
+    near = {at + shift for at in votes for shift in range(-budget, budget + 1)}
+    candidates = [start for start in sorted(near) if start >= 0
+                  and sum(votes.get(start + d, 0) for d in range(-budget, budget + 1)) >= need]
+    for start in candidates:
+        for size in range(len(term) - budget, len(term) + budget + 1):
+            if 0 < size and start + size <= length:
+                yield start, start + size
+
+
+def _latin_windows(text: str, term: str, budget: int) -> Iterable[tuple[int, int]]:
+    """Whole Latin words of ``text`` about as long as the Latin ``term``."""
+    for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.\-]*", text):
+        if abs(len(m.group()) - len(term)) <= budget:
+            yield m.start(), m.end()
 
 
 def _lexical_confidence(span: str, term: str, ops) -> tuple[float, str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .correct import Correction, consensus_all, correct_rows, load_overrides, numbering, reading_fixes, unused_overrides
 from .commit import Transaction, check_folders, data_stamp, read_stamp
-from .errors import OutputError, describe_os_error
+from .errors import OutputError, SiteError, describe_os_error
 from .ingest import Edition, ingest, load_editions
 from .link import Linked, link, sections
 from .model import PROBLEM_CODES, VOLUMES, Source, TableRow
@@ -43,6 +43,7 @@ class Timings:
     """Seconds spent per stage, for the CLI summary and bench/."""
 
     seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the build did not need to do, for the CLI
 
     def stage(self, name: str):
         timings = self
@@ -57,11 +58,11 @@ class Timings:
         return _Timer()
 
 
-def read_editions(raw_dir: Path, *, timings: Timings | None = None) -> list[EditionOutput]:
-    """Read every edition under ``raw_dir``; nothing is written."""
+def read_editions(raw_dir: Path, *, timings: Timings | None = None, editions: list[Edition] | None = None) -> list[EditionOutput]:
+    """Read every edition under ``raw_dir`` (or those of ``editions``); nothing is written."""
     timings = timings or Timings()
     outputs = []
-    for edition in load_editions(raw_dir):
+    for edition in load_editions(raw_dir) if editions is None else editions:
         with timings.stage("ingest"):
             got = ingest(edition)
         with timings.stage("normalize"):
@@ -151,26 +152,93 @@ def writing(out_dir: Path, site_dir: Path):
         raise OutputError(describe_os_error(exc, out_dir)) from None
 
 
-def build(raw_dir: Path, out_dir: Path, site_dir: Path, config: Path, *, timings: Timings | None = None) -> list[EditionOutput]:
-    """extract → index → site, the whole knowledge base from raw/, made current in one commit."""
+@dataclass
+class Plan:
+    """What a build must redo, from the hashes of its inputs (``inputs.py``)."""
+
+    editions: list[Edition]
+    inputs: dict  # what extracted/ is made from now
+    stale: list[str]  # editions to read again; the others are copied as they are
+    data: bool  # extracted/ and the index change
+    stamp: str | None  # the data's stamp when it does not change
+
+    def reused(self) -> list[str]:
+        return [e.name for e in self.editions if e.name not in self.stale]
+
+
+def plan(raw_dir: Path, out_dir: Path, *, force: bool = False) -> Plan:
+    """Which editions changed since the build that made ``out_dir`` (all of them if it was made by
+    other code, its record is missing, or ``force``)."""
+    from .inputs import data_inputs, read_inputs, stale_editions
+
+    editions = load_editions(raw_dir)
+    inputs = data_inputs(editions)
+    previous = read_inputs(out_dir) if (out_dir / "index").is_dir() and not force else None
+    stale = stale_editions(previous, inputs, out_dir)
+    data = bool(stale) or previous is None or set(previous.get("editions", {})) != set(inputs["editions"])
+    return Plan(editions, inputs, stale, data, None if data else read_stamp(out_dir))
+
+
+def write_reusing(outputs: list[EditionOutput], plan_: Plan, out_dir: Path, folder: Path, *, timings: Timings) -> str:
+    """Into a staging ``folder``: the editions read, the unchanged ones copied from ``out_dir``, the
+    index of them all and the record of the inputs; return the stamp."""
+    from .inputs import write_inputs
+
+    for name in plan_.reused():
+        shutil.copytree(out_dir / name, folder / name)
+    stamp = write_data(outputs, folder, timings=timings)
+    write_inputs(folder, plan_.inputs)
+    return stamp
+
+
+def build(raw_dir: Path, out_dir: Path, site_dir: Path, config: Path, *, timings: Timings | None = None,
+          force: bool = False) -> list[EditionOutput]:
+    """extract → index → site, the whole knowledge base from raw/, made current in one commit.
+
+    Only what changed is made again (unless ``force``): an edition whose raw folder (and the code) is
+    as at the last build is copied, not read; the site is rebuilt only if the data, the code or
+    mkdocs.yml changed; with nothing changed nothing is done (``timings.notes`` says so). The
+    decision is taken holding the build's lock, after any interrupted build was finished."""
+    from .inputs import read_inputs, site_inputs, write_inputs
+
     timings = timings or Timings()
     check_folders(raw_dir, out_dir, site_dir, config)
-    outputs = read_editions(raw_dir, timings=timings)
+    if not config.is_file():
+        raise SiteError(f"{config}: mkdocs の設定ファイルがありません（--config で mkdocs.yml を指定してください）")
     with writing(out_dir, site_dir) as tx:
-        data = tx.stage(out_dir)
-        stamp = write_data(outputs, data, timings=timings)
-        site_into(data, tx.stage(site_dir), config, timings=timings)
+        todo = plan(raw_dir, out_dir, force=force)
+        if not todo.data and (site_dir / "index.html").is_file() and read_inputs(site_dir) == site_inputs(config, todo.stamp):
+            timings.notes.append("変更はありません（raw/ の各版、mkdocs.yml、コードは前の build と同じ。何もしませんでした。"
+                                 "すべて作り直すには --force）")
+            return []
+        outputs = read_editions(raw_dir, timings=timings, editions=[e for e in todo.editions if e.name in todo.stale])
+        if todo.reused():
+            timings.notes.append(f"変わっていない版はそのまま使いました: {', '.join(todo.reused())}")
+        if todo.data:
+            data = tx.stage(out_dir)
+            stamp = write_reusing(outputs, todo, out_dir, data, timings=timings)
+        else:
+            data, stamp = out_dir, todo.stamp
+            timings.notes.append("抽出結果と索引は変わらないので、サイトだけ作り直しました")
+        site = tx.stage(site_dir)
+        site_into(data, site, config, timings=timings)
+        write_inputs(site, site_inputs(config, stamp))
         tx.commit(stamp)
     return outputs
 
 
-def extract(raw_dir: Path, out_dir: Path, site_dir: Path, *, timings: Timings | None = None) -> list[EditionOutput]:
-    """raw/ → extracted/ with its index; the site stays as it was (``site`` rebuilds it)."""
+def extract(raw_dir: Path, out_dir: Path, site_dir: Path, *, timings: Timings | None = None, force: bool = False) -> list[EditionOutput]:
+    """raw/ → extracted/ with its index; the site stays as it was (``site`` rebuilds it). Editions
+    that did not change are copied; with none changed nothing is done (unless ``force``)."""
     timings = timings or Timings()
     check_folders(raw_dir, out_dir, site_dir)
-    outputs = read_editions(raw_dir, timings=timings)
     with writing(out_dir, site_dir) as tx:
-        tx.commit(write_data(outputs, tx.stage(out_dir), timings=timings))
+        todo = plan(raw_dir, out_dir, force=force)
+        if not todo.data:
+            timings.notes.append("変更はありません（raw/ の各版とコードは前の抽出と同じ。何もしませんでした。作り直すには --force）")
+            return []
+        outputs = read_editions(raw_dir, timings=timings, editions=[e for e in todo.editions if e.name in todo.stale])
+        tx.commit(write_reusing(outputs, todo, out_dir, tx.stage(out_dir), timings=timings))
     return outputs
 
 

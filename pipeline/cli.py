@@ -134,32 +134,39 @@ def main(debug: bool):
 # --- building ----------------------------------------------------------------------------------------
 
 @main.command()
+@click.option("--force", is_flag=True, help="変わっていない版・索引・サイトも作り直す")
 @folder_options("raw", "out", "site", "config")
 @click.pass_context
 @handle_errors
-def build(ctx):
+def build(ctx, force: bool):
     """raw/ の全版を抽出し、検索インデックスと静的サイトまで作る（extract → index → site）。"""
     from . import build as pipeline
 
     kb = folders(ctx, "raw", "out", "site", "config")
     timings = pipeline.Timings()
-    outputs = pipeline.build(kb.raw, kb.out, kb.site, kb.config, timings=timings)
-    _summary(outputs)
+    outputs = pipeline.build(kb.raw, kb.out, kb.site, kb.config, timings=timings, force=force)
+    if outputs:
+        _summary(outputs)
+    _notes(timings)
     _timings(timings)
     click.echo(f"サイト: {kb.site / 'index.html'}", err=True)
 
 
 @main.command()
+@click.option("--force", is_flag=True, help="変わっていない版も読み直す")
 @folder_options("raw", "out", "site")
 @click.pass_context
 @handle_errors
-def extract(ctx):
+def extract(ctx, force: bool):
     """raw/<版>/ の元資料を読み、extracted/<版>/ に requirements.jsonl・correlations.jsonl・report.json を書く。"""
     from . import build as pipeline
 
     kb = folders(ctx, "raw", "out", "site")
     timings = pipeline.Timings()
-    _summary(pipeline.extract(kb.raw, kb.out, kb.site, timings=timings))
+    outputs = pipeline.extract(kb.raw, kb.out, kb.site, timings=timings, force=force)
+    if outputs:
+        _summary(outputs)
+    _notes(timings)
     _timings(timings)
     if (kb.site / "index.html").exists():
         click.echo(f"サイト {kb.site} は前の抽出結果のままです（guideline-kb site で作り直せます）", err=True)
@@ -562,6 +569,44 @@ def diff(ctx, old: str, new: str, as_json: bool, as_csv: bool, show_all: bool, s
         click.echo(to_text(result, unchanged=show_all), nl=False)
 
 
+# --- exports -----------------------------------------------------------------------------------------
+
+@main.command("export")
+@click.option("--format", "formats", multiple=True, metavar="FORMAT",
+              help="形式: csv・xlsx・jsonl・oscal（--format を重ねて複数、all ですべて）")
+@click.option("--edition", help="版（例: 6.0。省略時は最新の版、all ですべての版）")
+@click.option("--output", type=click.Path(path_type=Path), help="書き出すフォルダ（既定: extracted/ の隣の exports/）")
+@folder_options("out")
+@click.pass_context
+@handle_errors
+def export_command(ctx, formats: tuple[str, ...], edition: str | None, output: Path | None):
+    """遵守事項・相関・未配置をファイルに書き出す（例: guideline-kb export --format xlsx）。
+
+    \b
+    csv    遵守事項・相関・未配置の CSV 3 つ（UTF-8 BOM つき、Excel でそのまま開ける）
+    xlsx   Excel のブック（対応状況・担当・備考（院内）の列つきの点検表）
+    jsonl  1 行 1 件の JSON（show --json と同じ形）
+    oscal  OSCAL のカタログ（遵守事項）とマッピング（各編間相関表）
+
+    書いたファイルのパスを 1 行ずつ出力します。ファイル名に版が入ります（guideline-kb-6.0.xlsx）。"""
+    from . import export as exporter
+
+    chosen_formats = exporter.formats(formats)
+    kb = _open(ctx)
+    editions = edition_names(kb.out)
+    chosen = choose_edition(edition, editions)
+    folder = output if output is not None else kb.out.parent / "exports"
+    if folder.resolve().is_relative_to(kb.out.resolve()):
+        from .errors import OutputError
+
+        raise OutputError(f"--output {folder}: 抽出結果のフォルダ {kb.out} の中には書き出せません（その外のフォルダを指定してください）")
+    for name in editions if chosen is None else [chosen]:
+        for path in exporter.write(exporter.load(kb.out, name), chosen_formats, folder):
+            click.echo(path)
+    click.echo(f"{folder} に書き出しました（{'、'.join(chosen_formats)}; "
+               f"{'すべての版' if chosen is None else f'第{chosen}版'}）", err=True)
+
+
 # --- serving the site --------------------------------------------------------------------------------
 
 @main.command()
@@ -691,7 +736,14 @@ def _summary(outputs) -> None:
             click.echo(f"注意: {one_line(warning)}", err=True)
 
 
+def _notes(timings) -> None:
+    for note in getattr(timings, "notes", []):
+        click.echo(note, err=True)
+
+
 def _timings(timings) -> None:
+    if not timings.seconds:
+        return
     click.echo("所要時間: " + "、".join(f"{name} {seconds:.2f}s" for name, seconds in timings.seconds.items()), err=True)
 
 

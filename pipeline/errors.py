@@ -35,6 +35,10 @@ class OutputError(GuidelineKBError):
     """An output folder cannot be used or written (a file in its place, foreign files, no room)."""
 
 
+class ExportError(GuidelineKBError):
+    """An export that cannot be made: a format that does not exist, an edition that is not extracted."""
+
+
 _OS_ADVICE = {
     errno.ENOENT: "ありません（パスを確かめてください）",
     errno.EACCES: "権限がありません（権限を確かめるか、書き込めるフォルダを指定してください）",

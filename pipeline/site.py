@@ -455,6 +455,13 @@ def _home(by_edition: dict[str, list[Requirement]], reports: dict[str, dict], ou
         lines += [f"### 第{edition}版 {{ #edition-{edition} }}", ""]
         lines += _edition_facts(edition, reports[edition], outlines.get(edition, []), unplaced.get(edition, 0), base=f"{edition}/")
         lines += [f"- [第{edition}版の編・章の一覧]({edition}/index.md)、[各編間相関表]({edition}/table.md)", ""]
+    from .export import download_links  # the files build_site writes into site/downloads/ after mkdocs
+
+    lines += ["## ダウンロード { #downloads }", "",
+              "遵守事項・相関・未配置を、表計算ソフトやほかのツールで使えるファイルにしたものです（`guideline-kb export` と同じ）。"
+              "Excel のブックには対応状況・担当・備考（院内）の空の列があり、そのまま点検表に使えます。", ""]
+    for edition in editions:
+        lines += [f"第{edition}版:", "", *download_links(edition, correlations=reports[edition]["correlations"]), ""]
     lines += [
         "## 探し方 { #how-to-search }",
         "",
@@ -500,6 +507,11 @@ def _edition_home(edition: str, reqs: list[Requirement], report: dict, titles: d
                 for section, title, count in sections:
                     lines.append(f"    - [{md_escape(section)} {md_escape(title)}]({volume}/{chapter}.md#{section_anchor(section)})（{count} 件）")
         lines.append("")
+    from .export import download_links  # the files build_site writes into site/downloads/ after mkdocs
+
+    lines += ["## ダウンロード { #downloads }", "",
+              "この版の遵守事項・相関・未配置のファイルです（Excel のブックは対応状況・担当・備考（院内）の列つきの点検表）。", "",
+              *download_links(edition, up="../", correlations=report["correlations"]), ""]
     not_placed = report.get("not_placed", {})
     lines += [
         "## 一覧 { #lists }", "",
@@ -958,6 +970,9 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path) -> Path:
         add_search_terms(site_dir / "search" / "search_index.json")
         write_search_data(out_dir, site_dir)
         write_permalinks(out_dir, site_dir)
+        from .export import write_downloads
+
+        write_downloads(out_dir, site_dir)  # site/downloads/<edition>/: what the ダウンロード lists link
         harden_site(site_dir)
     finally:
         logger.removeHandler(handler)

@@ -173,7 +173,7 @@ def test_a_file_size_limit_fails_cleanly_and_keeps_the_old_build(world):
 
     before = all_files(world)
     limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))  # noqa: E731
-    result = run_process(world, "build", preexec=limit)
+    result = run_process(world, "build", "--force", preexec=limit)  # --force: the same raw/ is built again, written
     assert_process_refused(result, "ファイルの大きさの上限", "ulimit")
     assert all_files(world) == before
     assert run_process(world, "build").returncode == 0  # and the next run cleans up
@@ -195,7 +195,7 @@ def test_an_output_folder_that_cannot_be_written(world, tmp_path_factory):
         pytest.skip("chattr +i is not available here")
     try:
         before = snapshot(out)
-        result = run_process(world, "--out", str(out), "extract")
+        result = run_process(world, "--out", str(out), "extract", "--force")
         assert_process_refused(result, str(parent), "してください")
         assert snapshot(out) == before
     finally:
@@ -215,10 +215,10 @@ def test_an_unexpected_failure_is_one_line_and_debug_shows_the_traceback(world, 
         raise ValueError("内部の想定外")
 
     monkeypatch.setattr(pipeline.build, "read_editions", boom)
-    result = run_cli(world, "build")
+    result = run_cli(world, "build", "--force")
     assert_refused(result, "予期しない失敗です", "ValueError", "--debug")
     with pytest.raises(ValueError):
-        run_cli(world, "--debug", "build")
+        run_cli(world, "--debug", "build", "--force")
 
 
 def test_a_second_build_while_one_runs_is_refused(world):
@@ -341,7 +341,7 @@ def test_a_full_disk_fails_cleanly_and_keeps_the_old_build(world, tmp_path_facto
         first = run_process(world, *args, "build")
         assert first.returncode == 0, first.stderr
         before = snapshot(mount / "extracted", mount / "site")
-        result = run_process(world, *args, "build")
+        result = run_process(world, *args, "build", "--force")
         assert_process_refused(result, "ディスクに空きがありません", str(mount))
         assert snapshot(mount / "extracted", mount / "site") == before
         assert sorted(p.name for p in mount.iterdir() if not p.name.endswith(".lock")) == ["extracted", "site"]

@@ -1,0 +1,81 @@
+"""A build redoes only what changed (issue 13): nothing when nothing changed; one edition when one
+edition's sources changed; only the site when only mkdocs.yml did; everything with --force or new code."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from pipeline import build as pipeline
+from pipeline import inputs
+
+from .conftest import CONFIG, RAW, run_cli, snapshot
+
+
+@pytest.fixture
+def two(tmp_path):
+    shutil.copytree(RAW, tmp_path / "raw")
+    shutil.copytree(RAW / "6.0", tmp_path / "raw" / "6.1")
+    manifest = tmp_path / "raw" / "6.1" / "manifest.toml"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('edition = "6.0"', 'edition = "6.1"'), encoding="utf-8")
+    shutil.copy(CONFIG, tmp_path / "mkdocs.yml")
+    return tmp_path
+
+
+def build(folder, **kwargs):
+    timings = pipeline.Timings()
+    outputs = pipeline.build(folder / "raw", folder / "extracted", folder / "site", folder / "mkdocs.yml", timings=timings, **kwargs)
+    return [o.edition.name for o in outputs], timings
+
+
+def test_nothing_changed_nothing_done(two):
+    read, _ = build(two)
+    assert read == ["6.0", "6.1"]
+    before = snapshot(two / "extracted", two / "site")
+    read, timings = build(two)
+    assert read == [] and "変更はありません" in timings.notes[0] and timings.seconds == {}
+    assert snapshot(two / "extracted", two / "site") == before
+
+
+def test_one_edition_changed_only_it_is_read(two):
+    build(two)
+    old = snapshot(two / "extracted" / "6.0")
+    source = two / "raw" / "6.1" / "correlation-table-v6.0.ocr.txt"
+    source.write_text(source.read_text(encoding="utf-8").replace("窓口の設置等の対策を行うこと。", "窓口を設置すること。"), encoding="utf-8")
+    read, timings = build(two)
+    assert read == ["6.1"] and any("6.0" in note for note in timings.notes)
+    assert snapshot(two / "extracted" / "6.0") == old
+    assert "窓口を設置すること。" in (two / "extracted" / "6.1" / "requirements.jsonl").read_text(encoding="utf-8")
+    assert "窓口を設置すること" in (two / "site" / "6.1" / "gov" / "1.html").read_text(encoding="utf-8")
+
+
+def test_only_the_config_changed_only_the_site_is_built(two):
+    build(two)
+    data = snapshot(two / "extracted")
+    config = two / "mkdocs.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("相関ナレッジベース", "相関ナレッジベース（試験）", 1), encoding="utf-8")
+    read, timings = build(two)
+    assert read == [] and set(timings.seconds) == {"site"}
+    assert snapshot(two / "extracted") == data
+    assert "（試験）" in (two / "site" / "index.html").read_text(encoding="utf-8")
+
+
+def test_new_code_or_force_reads_everything(two, monkeypatch):
+    build(two)
+    assert build(two, force=True)[0] == ["6.0", "6.1"]
+    monkeypatch.setattr(inputs, "code_version", lambda: "another")
+    assert build(two)[0] == ["6.0", "6.1"]
+
+
+def test_the_cli_says_it_did_nothing(two):
+    assert run_cli(two, "build").exit_code == 0
+    result = run_cli(two, "build")
+    assert result.exit_code == 0 and "変更はありません" in result.output
+
+
+def test_an_edition_removed_from_raw_is_removed_from_the_outputs(two):
+    build(two)
+    shutil.rmtree(two / "raw" / "6.1")
+    read, _ = build(two)
+    assert read == [] and not (two / "extracted" / "6.1").exists() and (two / "extracted" / "6.0").is_dir()

@@ -353,12 +353,11 @@ def _hits_json(out_dir: Path, hits) -> list[dict]:
 
 
 def _correlated(req, correlations) -> tuple[dict[str, list[str]], list[dict]]:
-    """A requirement's correlated IDs by volume, and the 備考 of its rows (correlations of its edition)."""
+    """A requirement's correlated IDs by volume (correlations of its edition), and the 備考 of its rows."""
     from .link import related
 
     own = [c for c in correlations if c.edition == req.edition]
-    notes = dict.fromkeys((n["text"], n["raw_text"]) for c in own for n in c.notes if req.id in n["annotates"])
-    return related(own, req.id), [{"text": text, "raw_text": raw} for text, raw in notes]
+    return related(own, req.id), req.notes
 
 
 @main.command()

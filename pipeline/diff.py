@@ -222,8 +222,6 @@ def compare(old_reqs: list[Requirement], new_reqs: list[Requirement], old_corrs:
             old_sections: list[dict], new_sections: list[dict], *, old: str, new: str,
             settings: DiffSettings = DiffSettings()) -> EditionDiff:
     """The changes from one edition's records to another's (pure: records in, ``EditionDiff`` out)."""
-    from .index import notes_by_id
-
     changes: list[Change] = []
     for volume in VOLUMES:
         pairs = match([r for r in old_reqs if r.volume == volume], [r for r in new_reqs if r.volume == volume], settings)
@@ -240,8 +238,8 @@ def compare(old_reqs: list[Requirement], new_reqs: list[Requirement], old_corrs:
     back = {tuple(sorted((new_to_old.get(a), new_to_old.get(b)), key=_key)) for a, b in new_pairs if a in new_to_old and b in new_to_old}
     links += [LinkChange("removed", p) for p in sorted(old_pairs - back, key=lambda p: tuple(map(id_key, p)))]
 
-    old_notes = {i: n for (_, i), n in notes_by_id(old_corrs).items()}
-    new_notes = {i: n for (_, i), n in notes_by_id(new_corrs).items()}
+    old_notes = {r.id: r.note_texts() for r in old_reqs}
+    new_notes = {r.id: r.note_texts() for r in new_reqs}
     notes = [NoteChange(c.old_id, c.new_id, old_notes.get(c.old_id, []), new_notes.get(c.new_id, [])) for c in changes
              if c.old_id and c.new_id and old_notes.get(c.old_id, []) != new_notes.get(c.new_id, [])]
     notes.sort(key=lambda n: id_key(n.new_id))

@@ -90,14 +90,8 @@ def related_ids(edition: Edition) -> dict[str, dict[str, list[str]]]:
 
 
 def notes_of(edition: Edition) -> dict[str, list[dict]]:
-    """ID → the 備考 of its rows (the 5.2 references), each once, as ``show --json`` gives them:
-    ``[{"text", "raw_text"}]``."""
-    found: dict[str, dict[tuple[str, str], None]] = {}
-    for corr in edition.correlations:
-        for note in corr.notes:
-            for req_id in note.get("annotates", []):
-                found.setdefault(req_id, {})[(note.get("text", ""), note.get("raw_text", ""))] = None
-    return {req_id: [{"text": text, "raw_text": raw} for text, raw in notes] for req_id, notes in found.items()}
+    """ID → the 備考 of its rows (the 5.2 references), as ``show --json`` gives them: ``[{"text", "raw_text"}]``."""
+    return {req.id: req.notes for req in edition.requirements if req.notes}
 
 
 def fixed_time(published: str) -> dt.datetime:

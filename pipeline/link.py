@@ -22,6 +22,7 @@ def link(rows: list[TableRow], *, edition: str, unplaced: list | None = None) ->
     """Given placed rows (and the readings ``place`` left unplaced), return requirements (one per ID),
     correlations (one per distinct row) and the unplaced records (one per text)."""
     requirements, conflicts = _requirements(rows, edition=edition)
+    _notes(requirements, rows)
     correlations = _correlations(rows, edition=edition)
     records = _unplaced(unplaced or [], edition=edition)
     _explain_uncorrelated(requirements, correlations, rows, records)
@@ -65,6 +66,17 @@ def _requirements(rows: list[TableRow], *, edition: str) -> tuple[list[Requireme
         if requirement.variants:
             conflicts.append({"id": req_id, "readings": len(ranked), "sources": [str(g[0].source) for g in ranked]})
     return requirements, conflicts
+
+
+def _notes(requirements: list[Requirement], rows: list[TableRow]) -> None:
+    """Give each requirement the 備考 of every row that annotates it (a row of one volume too), each once."""
+    found: dict[str, dict[tuple[str, str], None]] = defaultdict(dict)
+    for row in rows:
+        for note in row.notes:
+            for req_id in note.annotates:
+                found[req_id][(note.text, note.raw_text)] = None
+    for req in requirements:
+        req.notes = [{"text": text, "raw_text": raw} for text, raw in found.get(req.id, {})]
 
 
 def _correlations(rows: list[TableRow], *, edition: str) -> list[Correlation]:

@@ -188,6 +188,7 @@ class Requirement:
     placement: dict = field(default_factory=lambda: {"how": "read"})  # {"how": PLACEMENTS key, "detail": …}
     numbers_read: list[int] = field(default_factory=list)  # other numbers the source gave it (read twice, renumbered)
     correlation_note: str = ""  # why it has no correlation, where it has none
+    notes: list[dict] = field(default_factory=list)  # the 備考 of its rows that annotate it: [{"text", "raw_text"}], table order
 
     def to_dict(self) -> dict:
         return {
@@ -205,6 +206,7 @@ class Requirement:
             "placement": self.placement,
             "numbers_read": self.numbers_read,
             **({"correlation_note": self.correlation_note} if self.correlation_note else {}),
+            **({"notes": self.notes} if self.notes else {}),
         }
 
     @classmethod
@@ -223,7 +225,11 @@ class Requirement:
             placement=data.get("placement", {"how": "read"}),
             numbers_read=data.get("numbers_read", []),
             correlation_note=data.get("correlation_note", ""),
+            notes=data.get("notes", []),
         )
+
+    def note_texts(self) -> list[str]:
+        return [n["text"] for n in self.notes]
 
 
 @dataclass

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from .commit import data_stamp
 from .errors import SiteError
-from .index import notes_by_id
 from .link import related_map
 from .sitediff import diff_page, diff_path, edition_diffs, load_sections, switcher, version_lines
 from .sitesearch import OVERRIDES, add_search_terms, copy_scripts, write_search_data
@@ -305,7 +304,7 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
         pages[f"{edition}/index.md"] = _edition_home(edition, reqs, reports[edition], titles, unplaced, outlines[edition])
         edition_nav: list = [{"概要": f"{edition}/index.md"}]
         linked = related_map(corrs)
-        notes = {req_id: found for (_, req_id), found in notes_by_id(corrs).items()}
+        notes = {r.id: r.note_texts() for r in reqs}
         chapters: dict[tuple[str, str], list[Requirement]] = defaultdict(list)
         for req in reqs:
             chapters[(req.volume, chapter_of(req.section))].append(req)
@@ -556,7 +555,7 @@ def _chapter(path: str, edition: str, volume: str, label: str, reqs: list[Requir
              f"「第{edition}版の固定リンク」は、開けばその遵守事項の見出しに着く、共有できるリンクです。", "",
              CHAPTER_SWITCHER, ""]
     if notes is None:  # the edition's, computed once by generate_docs
-        notes = {req_id: found for (_, req_id), found in notes_by_id(corrs).items()}
+        notes = {r.id: r.note_texts() for r in reqs}
     if linked is None:
         linked = related_map(corrs)
     versions = versions or {}

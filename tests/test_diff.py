@@ -80,6 +80,7 @@ def test_reworded_moved_and_removed_items():
 def test_sections_correlations_and_notes():
     old = [req("gov", "1.1", 1, TEXTS[0]), req("ctrl", "13", 1, TEXTS[1]), req("ctrl", "13", 2, TEXTS[2])]
     new = [req("gov", "1.1", 1, TEXTS[0], "6.1"), req("ctrl", "13", 1, TEXTS[1], "6.1"), req("ctrl", "13", 2, TEXTS[2], "6.1")]
+    old[0].notes, new[0].notes = [{"text": "6.11C6", "raw_text": "6.11C6"}], [{"text": "6.11C7", "raw_text": "6.11C7"}]
     old_corrs = [corr("6.0", "gov-1.1-1", "ctrl-13-1", notes=["6.11C6"])]
     new_corrs = [corr("6.1", "gov-1.1-1", "ctrl-13-1", notes=["6.11C7"]), corr("6.1", "gov-1.1-1", "ctrl-13-2")]
     old_secs = [{"volume": "ctrl", "section": "13", "title": "ネットワークに関する安全管理措置"}, {"volume": "ctrl", "section": "12", "title": "物理的安全管理措置"}]

@@ -262,12 +262,9 @@ def _all_notes(folder: Path) -> str:
     return "".join(path.read_text(encoding="utf-8") for path in sorted(folder.glob("*")) if path.is_file())
 
 
-# The 備考 column of a row where only one volume has a requirement is read (``TableRow.notes``) but kept
-# nowhere: ``link._correlations`` keeps a row's notes only when the row makes a correlation (two or more
-# volumes), and requirements.jsonl has no notes. A 備考 changed or added beside such a requirement is lost
-# in both editions, and no diff can see it (the truth's mgmt-6-6 「6.2C4 / リスク分析を踏まえた対応について
-# 新設」 is lost the same way).
-@pytest.mark.xfail(strict=True, reason="the reader drops the 備考 of a row of one volume (notes live in correlations.jsonl only)")
+# The 備考 column of a row where only one volume has a requirement: once lost (``link._correlations``
+# keeps a row's notes only when the row makes a correlation), now kept with the requirement
+# (requirements.jsonl ``notes``), so a 備考 changed beside such a requirement is seen by diff.
 def test_a_note_in_a_row_of_one_volume_is_kept(tmp_path):
     made = _noted("ctrl-13-8", "5.2版6.5C3の趣旨を踏まえて新設")  # ctrl-13-8 stands in one row, alone
     build(made, tmp_path, command="extract")

@@ -77,29 +77,16 @@ def word_grams(part: str) -> set[str]:
     return {part} if len(part) == 1 else {part[i:i + 2] for i in range(len(part) - 1)}
 
 
-def notes_by_id(correlations) -> dict[tuple[str, str], list[str]]:
-    """(edition, ID) → the 備考 texts (5.2 references) that annotate it, in table order, each once."""
-    notes: dict[tuple[str, str], list[str]] = {}
-    for corr in correlations:
-        for note in corr.notes:
-            text = note.get("text") or note.get("raw_text") or ""
-            for req_id in note.get("annotates", []):
-                found = notes.setdefault((corr.edition, req_id), [])
-                if text and text not in found:
-                    found.append(text)
-    return notes
-
-
-def documents(records: list, correlations) -> list[dict]:
-    """The search documents of requirements and unplaced records, each edition's in reading order."""
-    notes = notes_by_id(correlations)
+def documents(records: list, correlations=None) -> list[dict]:
+    """The search documents of requirements and unplaced records (a requirement's 備考 with it), each
+    edition's in reading order."""
 
     def key(record):
         unplaced = isinstance(record, Unplaced)
         return (record.edition, unplaced, id_key(record.id) if not unplaced else _unplaced_key(record.id))
 
     ordered = sorted(records, key=key)
-    return [qm.document(r, notes.get((r.edition, r.id), []), order) for order, r in enumerate(ordered)]
+    return [qm.document(r, r.note_texts() if isinstance(r, Requirement) else [], order) for order, r in enumerate(ordered)]
 
 
 def _newest_first(edition: str) -> tuple:

@@ -1,0 +1,99 @@
+"""``guideline-kb diff`` on whole editions made from the truth with known changes (tests/editions.py):
+every change classified right in the JSON, the text, the CSV and the site page (issue 12 acceptance)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from .conftest import run_cli
+from .diffcheck import score
+from .editions import pair, write_pair
+
+KIND_NAMES = {"changed": "変更", "renumbered": "番号の変更", "moved": "節の移動", "added": "追加", "removed": "削除"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    made = pair(acceptance=True)
+    folder = tmp_path_factory.mktemp("diff-editions")
+    raw = write_pair(made, folder)
+    result = run_cli(folder, "build", raw=raw)
+    assert result.exit_code == 0, result.output
+    return made, folder, raw
+
+
+def cli(built, *args):
+    made, folder, raw = built
+    result = run_cli(folder, "diff", made.old.name, made.new.name, *args, raw=raw)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_every_change_of_the_acceptance_pair_is_classified_right(built):
+    made = built[0]
+    kinds = {c["kind"] for c in made.expected()["changes"]}
+    assert kinds >= {"changed", "added", "removed", "renumbered", "moved", "section-renamed", "note-changed",
+                     "correlation-added", "correlation-removed"}
+    found = score(made.expected(), json.loads(cli(built, "--json")))
+    assert found["wrong"] == [] and found["missed"] == [], found
+    assert found["right"] == found["total"] > 100
+
+
+def test_no_renumbered_item_is_reported_as_changed_added_and_removed(built):
+    made = built[0]
+    result = json.loads(cli(built, "--json"))
+    renumbered = {(c["old_id"], c["new_id"]) for c in made.expected()["changes"] if c["kind"] == "renumbered"}
+    assert renumbered and renumbered <= {(c["old_id"], c["new_id"]) for c in result["requirements"] if c["kind"] == "renumbered"}
+    added = {c["new_id"] for c in result["requirements"] if c["kind"] == "added"}
+    removed = {c["old_id"] for c in result["requirements"] if c["kind"] == "removed"}
+    assert not {new for _, new in renumbered} & added and not {old for old, _ in renumbered} & removed
+
+
+def test_the_text_and_the_csv_say_the_same(built):
+    made = built[0]
+    text = cli(built)
+    rows = list(csv.reader(io.StringIO(cli(built, "--csv", "--all").encode("utf-8", "surrogateescape").decode("utf-8-sig"))))
+    by_ids = {(r[2] or None, r[3] or None): r[1] for r in rows[1:]}
+    for change in made.expected()["changes"]:
+        kind, old, new = change["kind"], change["old_id"], change["new_id"]
+        if kind not in KIND_NAMES:
+            continue
+        assert by_ids.get((old, new)) == kind, (change, by_ids.get((old, new)))
+        head = {"added": f"追加 {new}", "removed": f"削除 {old}", "changed": f"変更 {new}"}.get(kind, f"{KIND_NAMES[kind]} {old} → {new}")
+        assert head in text, head
+
+
+def test_the_site_page_of_changes_shows_each_of_them(built):
+    made, folder, _ = built
+    page = (folder / "site" / made.new.name / f"changes-from-{made.old.name}.html").read_text(encoding="utf-8")
+    for change in made.expected()["changes"]:
+        kind, old, new = change["kind"], change["old_id"], change["new_id"]
+        if kind in KIND_NAMES:
+            anchor = f'id="change-{new or old}">{KIND_NAMES[kind]}'
+            assert anchor in page, (change, anchor)
+        elif kind == "section-renamed":
+            assert change["detail"]["new"] in page
+    assert f"changes-from-{made.old.name}.html" in (folder / "site" / made.old.name / "index.html").read_text(encoding="utf-8")
+
+
+def test_an_edition_compared_with_itself_has_no_change(built):
+    made = built[0]
+    _, folder, raw = built
+    result = json.loads(run_cli(folder, "diff", made.new.name, made.new.name, "--json", raw=raw).output)
+    assert all(c["kind"] == "unchanged" for c in result["requirements"])
+    assert result["sections"] == result["correlations"] == result["notes"] == []
+
+
+@pytest.mark.slow  # render the PDFs and read them
+@pytest.mark.parametrize("seed", [0, 3, 7])
+def test_random_pairs_from_pdf_are_classified_right(tmp_path, seed):
+    made = pair(acceptance=True) if seed == 0 else pair(seed)
+    raw = write_pair(made, tmp_path, sources=("pdf",))
+    assert run_cli(tmp_path, "extract", raw=raw).exit_code == 0
+    result = json.loads(run_cli(tmp_path, "diff", made.old.name, made.new.name, "--json", raw=raw).output)
+    found = score(made.expected(), result)
+    assert found["wrong"] == [] and found["missed"] == [], found

@@ -536,17 +536,21 @@ def list_key(record) -> tuple:
 @click.option("--all", "show_all", is_flag=True, help="変更のない遵守事項も示す")
 @click.option("--same", type=click.FloatRange(0, 100), default=None, help="この類似度（0–100）以上なら同じ本文とみなす（既定 97）")
 @click.option("--similar", type=click.FloatRange(0, 100), default=None, help="この類似度以上なら同じ遵守事項の言い換えとみなす（既定 60）")
+@click.option("--same-place", type=click.FloatRange(0, 100), default=None,
+              help="残った旧と新で ID が同じものは、この類似度以上なら言い換えとみなす（既定 40）")
 @folder_options("out")
 @click.pass_context
 @handle_errors
-def diff(ctx, old: str, new: str, as_json: bool, as_csv: bool, show_all: bool, same: float | None, similar: float | None):
+def diff(ctx, old: str, new: str, as_json: bool, as_csv: bool, show_all: bool, same: float | None, similar: float | None,
+         same_place: float | None):
     """二つの版の違いを示す（例: guideline-kb diff 6.0 6.1）: 遵守事項の変更・追加・削除・番号の変更・節の移動、
     節の見出し、相関、備考。遵守事項は ID ではなく本文の近さと位置で対応づけます。"""
     from .diff import DiffSettings, diff_editions, to_csv, to_text
 
     defaults = DiffSettings()
-    settings = DiffSettings(same=defaults.same if same is None else same, similar=defaults.similar if similar is None else similar,
-                            same_place=min(defaults.same_place, defaults.similar if similar is None else similar))
+    similar = defaults.similar if similar is None else similar
+    settings = DiffSettings(same=defaults.same if same is None else same, similar=similar,
+                            same_place=min(defaults.same_place, similar) if same_place is None else same_place)
     if settings.similar > settings.same:
         raise QueryError(f"--similar（{settings.similar:g}）は --same（{settings.same:g}）以下にしてください")
     kb = _open(ctx)

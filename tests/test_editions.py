@@ -272,14 +272,9 @@ def test_a_note_in_a_row_of_one_volume_is_kept(tmp_path):
 
 
 # PDF only. Where a 記載箇所 cell spans on past a page break, ``pdf._fill_places`` fills the empty 記載箇所
-# of the first row on the next page from the row above and, when that row's 備考 is empty, its 備考 too;
-# the rows below it in the span got that empty 記載箇所 from ``_fill_spans``, so each of them is filled the
-# same way, and every empty 備考 down the span on that page takes the 備考 of the row above, although each
-# is a cell of its own (ruled off from the next). Seed 8: the 備考 added beside ctrl-14-4 (the second row of
-# システム運用編 14 on page 4) lands on ctrl-14-1 and ctrl-14-7 in the rows below. (Whether the first row's
-# empty 備考 continues a 備考 cell from the page before cannot be told from that row alone; the rows below
-# can: they have their own cells.)
-@pytest.mark.xfail(strict=True, reason="the PDF reader spreads a 備考 down a 記載箇所 span after a page break")
+# of the rows on the next page from the row above; it once filled their empty 備考 too, although each is a
+# cell of its own (ruled off from the next): seed 8's 備考 beside ctrl-14-4 landed on ctrl-14-1 and ctrl-14-7.
+# Now only a 備考 position covered by a span (no cell of the row's own) is filled.
 def test_a_note_does_not_spread_down_a_span_after_a_page_break(tmp_path):
     made = pair(8)
     _, new = build(made, tmp_path, sources=("pdf",), command="extract")

@@ -619,7 +619,8 @@ def _join(above: Cell | None, below: Cell | None) -> Cell | None:
 
 def _fill_places(rows: list[list[Cell | None]], header: list[list[str]]) -> None:
     """A 記載箇所 cell that spans on past a page break is empty on the next page: fill it (and its
-    備考) from the row above where the row has 遵守事項 in that volume."""
+    備考, where that is no cell of the row's own but covered by a span) from the row above where the
+    row has 遵守事項 in that volume."""
     labels = [re.sub(r"\s", "", t) for t in header[-1]] if header else []
     for place, label in enumerate(labels):
         if label != "記載箇所" or place + 1 >= len(labels) or labels[place + 1] != "遵守事項":
@@ -633,7 +634,7 @@ def _fill_places(rows: list[list[Cell | None]], header: list[list[str]]) -> None
                 continue
             if above[place] and above[place].text:
                 row[place] = _copy(above[place])
-                if note is not None and not (row[note] and row[note].text):
+                if note is not None and row[note] is None:  # its 備考 spans on too (an empty cell of its own stays empty)
                     row[note] = _copy(above[note])
 
 

@@ -474,8 +474,17 @@ def spans(text: str, query: Query) -> list[tuple[int, int]]:
                 while start >= 0 and part:
                     found.append((where[start], where[start + len(part) - 1] + 1))
                     start = folded.find(part, start + len(part))
+    return merge_spans(found)
+
+
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Given character spans, return them sorted with overlapping or touching ones merged.
+
+    >>> merge_spans([(5, 7), (0, 2), (1, 3), (7, 9)])
+    [(0, 3), (5, 9)]
+    """
     merged: list[tuple[int, int]] = []
-    for start, end in sorted(found):
+    for start, end in sorted(spans):
         if merged and start <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:

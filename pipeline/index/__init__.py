@@ -27,6 +27,7 @@ from ..limits import LIMITS, Limits
 from ..model import VOLUMES, Requirement, Unplaced, id_key, section_key
 from ..normalize import clean
 from .. import query as qm
+from ..query import merge_spans
 
 INDEX_DIR = "index"
 VOCABULARY = "vocabulary.json"  # beside the whoosh files: the knowledge base's words, for a compound's parts
@@ -345,21 +346,6 @@ def expand(hits: list[Hit], correlations, requirements, words: list[str], *, lim
         ranked.sort(key=lambda r: (-r["score"], id_key(r["id"])))
         out[hit.id] = ranked[:limit]
     return out
-
-
-def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Given character spans, return them sorted with overlapping or touching ones merged.
-
-    >>> merge_spans([(5, 7), (0, 2), (1, 3), (7, 9)])
-    [(0, 3), (5, 9)]
-    """
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def search(out_dir: Path, text: str, *, volume: str | None = None, edition: str | None = None, section: str | None = None,

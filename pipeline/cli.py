@@ -629,6 +629,7 @@ def serve(ctx, port: int, bind: str):
     kb = folders(ctx, "site")
     server = make_server(kb.site, bind=bind, port=port)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
+    signal.signal(signal.SIGINT, _interrupt)  # Ctrl-C too where the shell started us with SIGINT ignored (a background job)
     try:
         click.echo(url(server))
         click.echo(f"{kb.site} を公開しています（上の URL をブラウザで開いてください。止めるには Ctrl-C）", err=True)

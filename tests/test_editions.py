@@ -21,9 +21,8 @@ from .corpus import CIRCLED, load_truth, truth_clashes
 from .editions import Edition, Editor, Pair, from_truth, main, pair, write_pair
 
 RANDOM_SEEDS = tuple(range(1, 9))
-# Seeds whose PDF the reader misreads (none since a 備考 no longer spreads down a span after a page
-# break: test_a_note_does_not_spread_down_a_span_after_a_page_break; seed 8 was one).
-PDF_NOTE_SPREAD: tuple[int, ...] = ()
+# Seeds whose PDF the reader misreads (see test_a_note_does_not_spread_down_a_span_after_a_page_break).
+PDF_NOTE_SPREAD: tuple[int, ...] = (8,)
 
 
 def jsonl(path: Path) -> list[dict]:
@@ -273,9 +272,12 @@ def test_a_note_in_a_row_of_one_volume_is_kept(tmp_path):
 
 
 # PDF only. Where a 記載箇所 cell spans on past a page break, ``pdf._fill_places`` fills the empty 記載箇所
-# of the rows on the next page from the row above; it once filled their empty 備考 too, although each is a
-# cell of its own (ruled off from the next): seed 8's 備考 beside ctrl-14-4 landed on ctrl-14-1 and ctrl-14-7.
-# Now only a 備考 position covered by a span (no cell of the row's own) is filled.
+# of the rows on the next page from the row above. Their empty 備考 was filled too, though each is a cell
+# of its own: now the rows below the first keep theirs empty (seeds 6, 9, 50, 69 read right). The first row
+# of the page still takes the 備考 above: there a 備考 cell continued over the break looks like a cell of its
+# own (LibreOffice Calc draws it so: tests/test_producers.py seed 110), and the row alone cannot tell. Seed 8:
+# the 備考 beside ctrl-14-4, the last row of page 3, lands on ctrl-14-1, the first row of page 4.
+@pytest.mark.xfail(strict=True, reason="the first row after a page break takes the 備考 of the row above")
 def test_a_note_does_not_spread_down_a_span_after_a_page_break(tmp_path):
     made = pair(8)
     _, new = build(made, tmp_path, sources=("pdf",), command="extract")

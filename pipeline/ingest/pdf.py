@@ -589,7 +589,7 @@ def table_rows(table: PdfTable) -> tuple[list[list[str]], list[list[Cell | None]
             first = False
         if page.rows:
             cut = page.open_foot
-    _fill_places(rows, header)
+    _fill_places(rows, header, pages)
     return header, rows, pages
 
 
@@ -617,10 +617,12 @@ def _join(above: Cell | None, below: Cell | None) -> Cell | None:
     return Cell(text, above.bbox, below.ends_full, below.room, above.lead)
 
 
-def _fill_places(rows: list[list[Cell | None]], header: list[list[str]]) -> None:
-    """A 記載箇所 cell that spans on past a page break is empty on the next page: fill it (and its
-    備考, where that is no cell of the row's own but covered by a span) from the row above where the
-    row has 遵守事項 in that volume."""
+def _fill_places(rows: list[list[Cell | None]], header: list[list[str]], pages: list[int] | None = None) -> None:
+    """A 記載箇所 cell that spans on past a page break is empty on the next page: fill it from the row
+    above where the row has 遵守事項 in that volume, and its empty 備考 too: on the first row of the
+    page always (a 備考 cell continued over the break looks like a cell of its own there, as LibreOffice
+    Calc draws it), on the rows below only where the 備考 is covered by a span (an empty cell of their
+    own stays empty)."""
     labels = [re.sub(r"\s", "", t) for t in header[-1]] if header else []
     for place, label in enumerate(labels):
         if label != "記載箇所" or place + 1 >= len(labels) or labels[place + 1] != "遵守事項":
@@ -634,7 +636,8 @@ def _fill_places(rows: list[list[Cell | None]], header: list[list[str]]) -> None
                 continue
             if above[place] and above[place].text:
                 row[place] = _copy(above[place])
-                if note is not None and row[note] is None:  # its 備考 spans on too (an empty cell of its own stays empty)
+                first_on_page = pages is None or pages[r] != pages[r - 1]
+                if note is not None and (row[note] is None or first_on_page and not (row[note] and row[note].text)):
                     row[note] = _copy(above[note])
 
 

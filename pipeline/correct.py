@@ -795,7 +795,7 @@ def quoted_names(text: str, lexicon: Lexicon) -> list[Candidate]:
 
 
 Step = Callable[[str, Lexicon], list[Candidate]]
-STEPS: list[Step] = [radicals, section_numbers, edition_numbers, list_markers, bracket_spaces, brackets, sentence_end, grammar,
+STEPS: list[Step] = [radicals, section_numbers, edition_numbers, list_markers, brackets, bracket_spaces, sentence_end, grammar,
                      quoted_names, lexical]
 
 

@@ -70,17 +70,22 @@ def run_child(cmd: list[str], *, cwd: Path, env: dict, timeout: float) -> dict:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, start_new_session=True)
-        timed_out = False
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - start > timeout:
-                timed_out = True
-                os.killpg(proc.pid, signal.SIGKILL)  # the group of the child started here, only
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.02)
+        timed_out, pid = False, 0
+        try:
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.perf_counter() - start > timeout:
+                    timed_out = True
+                    os.killpg(proc.pid, signal.SIGKILL)  # the group of the child started here, only
+                    pid, status, usage = os.wait4(proc.pid, 0)
+                    break
+                time.sleep(0.02)
+        finally:
+            if not pid:  # interrupted (Ctrl-C, SIGTERM): take the child down with us
+                os.killpg(proc.pid, signal.SIGKILL)
+                os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -747,6 +752,7 @@ def main() -> None:
         child(json.loads(args.child))
         return
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the work folder and the child go too
     print(f"machine: {machine()}")
     print(f"load average at start: {load()}")
     started = time.perf_counter()

@@ -84,15 +84,18 @@ def read_editions(raw_dir: Path, *, timings: Timings | None = None, editions: li
     return outputs
 
 
-def write_data(outputs: list[EditionOutput], folder: Path, *, timings: Timings | None = None) -> str:
-    """Write every edition and the index into ``folder`` (a staging folder); return the build's stamp."""
+def write_data(outputs: list[EditionOutput], folder: Path, *, timings: Timings | None = None,
+               previous_index: Path | None = None) -> str:
+    """Write every edition and the index into ``folder`` (a staging folder); return the build's stamp.
+    With ``previous_index`` (the last build's, by the same code, with the other editions of ``folder``
+    unchanged), only the editions written here are indexed again."""
     timings = timings or Timings()
     with timings.stage("write"):
         for output in outputs:
             toc = [(e.volume, e.section, e.title) for e in output.edition.toc.entries]
             write_edition(folder / output.edition.name, output.linked.requirements, output.linked.correlations,
                           sections(output.linked.requirements, toc), output.report, output.corrections, output.linked.unplaced)
-    index_into(folder, timings=timings)
+    index_into(folder, timings=timings, previous=previous_index, changed=[o.edition.name for o in outputs])
     return data_stamp(folder)
 
 
@@ -124,11 +127,16 @@ def make_report(edition: Edition, got, linked: Linked, trail: list[Correction], 
     }
 
 
-def index_into(folder: Path, *, timings: Timings | None = None) -> Path:
-    from .index import build_index
+def index_into(folder: Path, *, timings: Timings | None = None, previous: Path | None = None, changed: list[str] = ()) -> Path:
+    """The index of ``folder``: from ``previous`` where it can be updated by edition (the ``changed``
+    editions indexed again), else made whole."""
+    from .index import build_index, can_update, update_index
 
     timings = timings or Timings()
     with timings.stage("index"):
+        if previous is not None and can_update(previous):
+            timings.notes.append(f"索引は読み直した版だけ作り直しました: {', '.join(changed) or 'なし（版を除いただけ）'}")
+            return update_index(folder, previous, list(changed))
         return build_index(load_requirements(folder), folder)
 
 
@@ -186,7 +194,7 @@ def write_reusing(outputs: list[EditionOutput], plan_: Plan, out_dir: Path, fold
 
     for name in plan_.reused():
         shutil.copytree(out_dir / name, folder / name)
-    stamp = write_data(outputs, folder, timings=timings)
+    stamp = write_data(outputs, folder, timings=timings, previous_index=out_dir / "index" if plan_.reused() else None)
     write_inputs(folder, plan_.inputs)
     return stamp
 

@@ -35,7 +35,7 @@ from .errors import GuidelineKBError, OutputError
 
 STAMP = "build.json"
 TOKEN = ".commit-token"  # which commit wrote a part: the data's stamp alone cannot tell a new site from the old one
-_STAGING = re.compile(r"\.(?P<name>.+)\.staging-[0-9a-f]+(\.docs)?$")
+_STAGING = re.compile(r"\.(?P<name>.+)\.staging-[0-9a-f]+(\.docs|\.beside)?$")  # .docs, .beside: the site stage's work folders
 _LEGACY = re.compile(r"\.(?P<name>.+)\.(new|old)-[0-9A-Za-z_]+$")  # replace_dir of earlier versions
 
 
@@ -225,7 +225,8 @@ class Transaction:
         try:
             for part in self.parts:  # not committed: the old build stays
                 _remove(part.staged)
-                _remove(part.staged.with_name(part.staged.name + ".docs"))
+                for work in (".docs", ".beside"):
+                    _remove(part.staged.with_name(part.staged.name + work))
         finally:
             self._lock.close()
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from . import textfile
@@ -93,16 +94,27 @@ class Override:
 class Overrides:
     entries: list[Override] = field(default_factory=list)
     used: set[int] = field(default_factory=set)
+    _by_id: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _indexed: int = field(default=-1, init=False, repr=False, compare=False)
+
+    def _for(self, key: str) -> list[tuple[int, Override]]:
+        """The entries (numbered) about one ID: a lookup per text, not a scan of every override."""
+        if self._indexed != len(self.entries):
+            self._by_id = {}
+            for n, entry in enumerate(self.entries):
+                self._by_id.setdefault(entry.id, []).append((n, entry))
+            self._indexed = len(self.entries)
+        return self._by_id.get(key, [])
 
     def decision(self, key: str, before: str, after: str) -> Override | None:
-        for n, entry in enumerate(self.entries):
-            if entry.action in ("accept", "reject") and entry.id == key and entry.before == before and entry.after == after:
+        for n, entry in self._for(key):
+            if entry.action in ("accept", "reject") and entry.before == before and entry.after == after:
                 self.used.add(n)
                 return entry
         return None
 
     def additions(self, key: str) -> list[tuple[int, Override]]:
-        return [(n, e) for n, e in enumerate(self.entries) if e.action == "add" and e.id == key]
+        return [(n, e) for n, e in self._for(key) if e.action == "add"]
 
 
 # --- the lexicon -------------------------------------------------------------------------------------
@@ -115,6 +127,11 @@ class Lexicon:
     @functools.cached_property
     def vocabulary(self) -> frozenset[str]:
         return frozenset(self.terms)
+
+    @functools.cached_property
+    def latin(self) -> frozenset[int]:
+        """The Latin terms (three characters or more), by index in ``terms``: looked for in whole Latin words."""
+        return frozenset(t for t, term in enumerate(self.terms) if len(term) >= 3 and term.isascii())
 
     @functools.cached_property
     def pairs(self) -> dict[str, tuple[tuple[int, int], ...]]:
@@ -366,22 +383,25 @@ def lexical(text: str, lexicon: Lexicon) -> list[Candidate]:
     the term beside other words).
     """
     found: list[Candidate] = []
-    anchors = _anchors(text, lexicon)
-    for t, term in enumerate(lexicon.terms):
-        if len(term) < 3:
-            continue
-        latin = term.isascii()
-        if not latin and t not in anchors:
-            continue  # no two characters of the term stand together in the text
+    anchors = _anchors(text, lexicon)  # the terms with two characters standing together in the text
+    latin_words = [(m.start(), m.end()) for m in _LATIN_WORD.finditer(text)] if lexicon.latin else []
+    for t in sorted({*anchors, *(lexicon.latin if latin_words else ())}):
+        term = lexicon.terms[t]
+        latin = t in lexicon.latin
         budget = 1 if len(term) <= 6 else 2 if len(term) <= 11 else 3
+        windows = ([(start, end) for start, end in latin_words if abs(end - start - len(term)) <= budget] if latin
+                   else _windows(len(text), term, budget, anchors[t]))
+        if not windows:
+            continue
+        spans = [text[start:end] for start, end in windows]
+        # the distances in one call (rapidfuzz's loop, not Python's): only the near ones come back
+        near = process.extract(term, spans, scorer=Levenshtein.distance, score_cutoff=budget, limit=None)
+        if not near:
+            continue
         exact_ends = [at + len(term) for at in _find_all(text, term)]  # ascending, and so are the starts
-        windows = _latin_windows(text, term, budget) if latin else _windows(len(text), term, budget, anchors[t])
-        for start, end in windows:
-            span = text[start:end]
+        for _, _, w in sorted(near, key=lambda hit: hit[2]):
+            (start, end), span = windows[w], spans[w]
             if span in lexicon.vocabulary:
-                continue
-            distance = Levenshtein.distance(span, term, score_cutoff=budget)
-            if distance > budget:
                 continue
             ops = Levenshtein.editops(span, term)
             if _overlaps_exact(exact_ends, len(term), start, end) and not all(_known_edit(op, span, term) for op in ops):
@@ -459,31 +479,26 @@ def _anchors(text: str, lexicon: Lexicon) -> dict[int, list[int]]:
     return found
 
 
-def _windows(length: int, term: str, budget: int, starts: list[int]) -> Iterable[tuple[int, int]]:
+def _windows(length: int, term: str, budget: int, starts: list[int]) -> list[tuple[int, int]]:
     """Spans of a text (``length`` long) that may be ``term`` misread, around where two characters of
     the term stand together (``starts``: where the term would start). A span within ``budget`` edits
     of the term keeps at least len(term) − 1 − 2·budget of its pairs, each at most ``budget`` from
     its place: starts with fewer such pairs around them are skipped (they would fail the distance)."""
     need = max(1, len(term) - 1 - 2 * budget)
-    votes: dict[int, int] = {}
+    if need > 1:  # too few pairs anywhere: no ``need`` of them within 2·budget of each other
+        ordered = sorted(starts)
+        if not any(ordered[i + need - 1] - ordered[i] <= 2 * budget for i in range(len(ordered) - need + 1)):
+            return []
+    around: dict[int, int] = {}  # start → the pairs within ``budget`` of it
     for at in starts:
-        votes[at] = votes.get(at, 0) + 1
-    if max(votes.values()) * (2 * budget + 1) < need:  # too few pairs anywhere
-        return
-    near = {at + shift for at in votes for shift in range(-budget, budget + 1)}
-    candidates = [start for start in sorted(near) if start >= 0
-                  and sum(votes.get(start + d, 0) for d in range(-budget, budget + 1)) >= need]
-    for start in candidates:
-        for size in range(len(term) - budget, len(term) + budget + 1):
-            if 0 < size and start + size <= length:
-                yield start, start + size
+        for start in range(at - budget, at + budget + 1):
+            around[start] = around.get(start, 0) + 1
+    sizes = [size for size in range(len(term) - budget, len(term) + budget + 1) if size > 0]
+    return [(start, start + size) for start in sorted(start for start, pairs in around.items() if pairs >= need and start >= 0)
+            for size in sizes if start + size <= length]
 
 
-def _latin_windows(text: str, term: str, budget: int) -> Iterable[tuple[int, int]]:
-    """Whole Latin words of ``text`` about as long as the Latin ``term``."""
-    for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9.\-]*", text):
-        if abs(len(m.group()) - len(term)) <= budget:
-            yield m.start(), m.end()
+_LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]*")  # where a Latin term (three or more characters) is looked for: whole words
 
 
 def _lexical_confidence(span: str, term: str, ops) -> tuple[float, str]:

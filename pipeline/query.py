@@ -25,6 +25,7 @@ of the knowledge base and requires the same folded strings and the same ranking.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -54,6 +55,7 @@ def is_katakana(ch: str) -> bool:
     return "\u30a1" <= ch <= "\u30fa" or ch == LONG_VOWEL
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a pure function of one character, called for every character of every text
 def fold_char(ch: str, katakana: bool = False) -> str:
     """One character in the form texts are compared in (without the context rules of ``fold``);
     ``katakana``: hiragana as katakana.

@@ -19,11 +19,12 @@ import json
 import logging
 import re
 import shutil
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from .commit import data_stamp
-from .errors import SiteError
+from .errors import SiteError, describe_os_error
 from .link import related_map
 from .sitediff import diff_page, diff_path, edition_diffs, load_sections, switcher, version_lines
 from .sitesearch import OVERRIDES, add_search_terms, copy_scripts, write_search_data
@@ -77,7 +78,7 @@ def nav_pages(nav: list) -> dict[str, str]:
 _YAML_UNSAFE = re.compile(r"[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 
 
-def front_matter(title_html: str) -> str:
+def front_matter(title_html: str, *, searched: bool = True) -> str:
     r"""YAML front matter giving a page its <title> and header title: mkdocs-material writes
     ``page.meta.title`` as it is (HTML, like the nav label), where ``page.title`` would go through
     ``striptags``, which turns ``&lt;/title&gt;`` back into a tag.
@@ -90,7 +91,8 @@ def front_matter(title_html: str) -> str:
         return "\\ufffd" if 0xD800 <= code <= 0xDFFF else f"\\u{code:04x}"
 
     value = _YAML_UNSAFE.sub(escape, json.dumps(title_html, ensure_ascii=False))
-    return f"---\ntitle: {value}\n---\n\n"
+    exclude = "" if searched else "search:\n  exclude: true\n"
+    return f"---\ntitle: {value}\n{exclude}---\n\n"
 
 
 def chapter_of(section: str) -> str:
@@ -238,18 +240,25 @@ def permalink_stub(stub: str, record_id: str, edition: str, page: str) -> str:
     ])
 
 
-def write_permalinks(out_dir: Path, site_dir: Path) -> int:
+def write_permalinks(out_dir: Path, site_dir: Path, *, pages_in: Path | None = None) -> dict[str, str]:
     """Write a permalink stub into ``site_dir`` for every requirement and unplaced item in ``out_dir``;
-    return how many."""
+    return stub → the page it leads to. With ``pages_in`` (the built site), every such page must be there."""
     records = [(r.edition, r.id) for r in load_requirements(out_dir)] + [(u.edition, u.id) for u in load_unplaced(out_dir)]
     targets = permalink_targets(records)
+    if pages_in is not None:
+        check_permalinks(pages_in, {stub: page for stub, (_, _, page) in targets.items()})
     for stub, (record_id, edition, page) in targets.items():
         path = site_dir / stub
-        if not (site_dir / page).is_file():
-            raise SiteError(f"{site_dir / page}: 固定リンク {stub} の行き先のページがありません（サイトを作り直してください）")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(permalink_stub(stub, record_id, edition, page), encoding="utf-8")
-    return len(targets)
+    return {stub: page for stub, (_, _, page) in targets.items()}
+
+
+def check_permalinks(site_dir: Path, targets: dict[str, str]) -> None:
+    """Every permalink's page (stub → page) is in the built site."""
+    for stub, page in targets.items():
+        if not (site_dir / page).is_file():
+            raise SiteError(f"{site_dir / page}: 固定リンク {stub} の行き先のページがありません（サイトを作り直してください）")
 
 
 def unplaced_link(from_page: str, unplaced_id: str, edition: str) -> str:
@@ -337,14 +346,17 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
         if changes:
             pages[f"{edition}/index.md"] += "\n## ほかの版との違い { #changes }\n\n" + "\n".join(changes) + "\n"
         nav.append({nav_label(f"第{edition}版"): edition_nav})
-    for path in list(pages):
+    editions = sorted(by_edition, key=section_key)
+    paths = set(pages)
+    for path in paths:
         if path.count("/") == 2:  # a chapter page: the same chapter in the other editions
-            line = switcher(path, path.split("/")[0], set(pages)) if len(by_edition) > 1 else ""
+            line = switcher(path, path.split("/")[0], paths, editions) if len(editions) > 1 else ""
             pages[path] = pages[path].replace(CHAPTER_SWITCHER, line, 1)
     titles = nav_pages(nav)
+    newest = editions[-1] if editions else None
     for path, text in pages.items():
         if path != "index.md":  # the home page's <title> is the site name
-            text = front_matter(titles[path]) + text
+            text = front_matter(titles[path], searched=lunr_searched(path, newest)) + text
         target = docs_dir / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
@@ -353,6 +365,21 @@ def generate_docs(out_dir: Path, docs_dir: Path) -> list:
     (docs_dir / "javascripts").mkdir(exist_ok=True)
     copy_scripts(docs_dir)
     return nav
+
+
+def lunr_searched(path: str, newest: str | None) -> bool:
+    """Whether mkdocs-material's own search (lunr, one index of every page it is given) indexes a page:
+    the home page and the newest edition's pages other than the requirements' (chapters, 未配置),
+    which search/kb-<edition>.json holds for every edition. The index so stays the size of one
+    edition however many editions the site has.
+
+    >>> [lunr_searched(p, "6.1") for p in ("index.md", "6.1/table.md", "6.1/changes-from-6.0.md", "6.1/gov/1.md", "6.0/table.md")]
+    [True, True, True, False, False]
+    """
+    edition, _, rest = path.partition("/")
+    if not rest:
+        return True
+    return edition == newest and not re.fullmatch(r"(?:gov|mgmt|ctrl)/[0-9]+\.md|unplaced\.md", rest)
 
 
 def _chapter_titles(folder: Path, reqs: list[Requirement]) -> dict[tuple[str, str], str]:
@@ -814,7 +841,6 @@ _TEMPLATE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 _TEMPLATE_VALUE = re.compile(r"\{\{.*?\}\}")
 _PAGE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S | re.I)
 _SCRIPT_SRC = re.compile(r"\bsrc\s*=", re.I)
-_CSP_META = re.compile(r'\s*<meta http-equiv="Content-Security-Policy"[^>]*>')
 _CHARSET_META = re.compile(r"<meta charset=[^>]*>", re.I)
 
 
@@ -869,12 +895,35 @@ def with_policy(page: str, policy: str) -> str:
     >>> with_policy('<head><meta charset="utf-8"><title>x</title>', "default-src 'self'")
     '<head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src \\'self\\'"><title>x</title>'
     """
-    page = _CSP_META.sub("", page)
+    page = _without_policy(page)
     content = html.escape(policy, quote=False).replace('"', "&quot;")
     meta = f'<meta http-equiv="Content-Security-Policy" content="{content}">'
     charset = _CHARSET_META.search(page)
     at = charset.end() if charset else page.find("<head>") + len("<head>") if "<head>" in page else 0
     return page[:at] + meta + page[at:]
+
+
+def _without_policy(page: str) -> str:
+    r"""A page without its policy <meta> (and the space before it): a plain search, not a pattern
+    starting with ``\s*``, which the regular expression engine tries at every character.
+
+    >>> _without_policy('<head>\n  <meta http-equiv="Content-Security-Policy" content="x"><title>')
+    '<head><title>'
+    """
+    at = page.find(_CSP_START)
+    while at >= 0:
+        end = page.find(">", at)
+        if end < 0:
+            break
+        start = at
+        while start and page[start - 1].isspace():
+            start -= 1
+        page = page[:start] + page[end + 1:]
+        at = page.find(_CSP_START, start)
+    return page
+
+
+_CSP_START = '<meta http-equiv="Content-Security-Policy"'
 
 
 def blocked_scripts(page: str, policy: str) -> list[str]:
@@ -940,7 +989,10 @@ class _CollectWarnings(logging.Handler):
 
 def build_site(out_dir: Path, site_dir: Path, *, config: Path) -> Path:
     """Generate the pages and build them with mkdocs (strict) into ``site_dir``, a new empty folder
-    that the caller swaps into place (``commit``); the Markdown goes to a sibling folder, removed after."""
+    that the caller swaps into place (``commit``); the Markdown goes to a sibling folder, removed after.
+
+    What does not come from mkdocs (search data, permalink stubs, downloads: ``build_beside``) is
+    made at the same time by another Python process, into a second sibling folder, and moved in after."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -951,9 +1003,11 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path) -> Path:
     logger = logging.getLogger("mkdocs")
     logger.addHandler(handler)
     docs = site_dir.with_name(site_dir.name + ".docs")
+    beside = site_dir.with_name(site_dir.name + ".beside")
     try:
-        shutil.rmtree(docs, ignore_errors=True)
-        docs.mkdir(parents=True)
+        for folder in (docs, beside):
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
         nav = generate_docs(out_dir, docs)
         try:
             cfg = load_config(str(config), docs_dir=str(docs), site_dir=str(site_dir), nav=nav, strict=True)
@@ -961,19 +1015,108 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path) -> Path:
         except (MkDocsException, SystemExit) as exc:
             detail = handler.messages[-1] if handler.messages else str(exc)
             raise SiteError(f"{config}: mkdocs の設定が読めません: {detail}") from None
+        side = Beside(out_dir, beside)  # starts now: mkdocs and it run side by side
         try:
-            mkdocs_build(cfg)
-        except (MkDocsException, SystemExit) as exc:
-            detail = handler.messages[-1] if handler.messages else str(exc)
-            raise SiteError(f"{site_dir}: サイトを作れませんでした: {detail}") from None
-        add_search_terms(site_dir / "search" / "search_index.json")
-        write_search_data(out_dir, site_dir)
-        write_permalinks(out_dir, site_dir)
-        from .export import write_downloads
-
-        write_downloads(out_dir, site_dir)  # site/downloads/<edition>/: what the ダウンロード lists link
-        harden_site(site_dir)
+            try:
+                mkdocs_build(cfg)
+            except (MkDocsException, SystemExit) as exc:
+                detail = handler.messages[-1] if handler.messages else str(exc)
+                raise SiteError(f"{site_dir}: サイトを作れませんでした: {detail}") from None
+            add_search_terms(site_dir / "search" / "search_index.json")
+            harden_site(site_dir)
+            permalinks = side.result()
+        finally:
+            side.stop()
+        check_permalinks(site_dir, permalinks)
+        move_into(beside, site_dir)
     finally:
         logger.removeHandler(handler)
         shutil.rmtree(docs, ignore_errors=True)
+        shutil.rmtree(beside, ignore_errors=True)
     return site_dir
+
+
+def build_beside(out_dir: Path, folder: Path) -> dict[str, str]:
+    """What the site has besides mkdocs's pages, into ``folder`` (laid out as the site): the search
+    data, the permalink stubs (with their Content-Security-Policy) and every edition's downloads
+    (``site/downloads/<edition>/``: what the ダウンロード lists link). Returns stub → the page it leads to."""
+    from .export import write_downloads
+
+    write_search_data(out_dir, folder)
+    permalinks = write_permalinks(out_dir, folder)
+    write_downloads(out_dir, folder)
+    harden_site(folder)
+    return permalinks
+
+
+def _beside_main(argv: list[str]) -> int:
+    """``python -m pipeline.site OUT FOLDER``: ``build_beside``; stub → page into FOLDER/.permalinks.json.
+    A failure is one line on stderr (what ``Beside.result`` raises), exit 2."""
+    from .errors import GuidelineKBError
+
+    out_dir, folder = map(Path, argv)
+    try:
+        permalinks = build_beside(out_dir, folder)
+    except GuidelineKBError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(describe_os_error(exc, folder), file=sys.stderr)
+        return 2
+    (folder / BESIDE_RESULT).write_text(json.dumps(permalinks, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+
+class Beside:
+    """``build_beside`` in a child Python process (``python -m pipeline.site OUT FOLDER``), started at
+    once; ``result()`` waits for it. A child, not a thread: its work (openpyxl, JSON) holds the GIL."""
+
+    def __init__(self, out_dir: Path, folder: Path):
+        import os
+        import subprocess
+        import sys
+
+        self.folder = folder
+        root = str(Path(__file__).resolve().parent.parent)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline.site", str(out_dir), str(folder)], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def result(self) -> dict[str, str]:
+        """Stub → page of the permalinks written; the child's own one-line error as a ``SiteError``."""
+        _, err = self.proc.communicate()
+        if self.proc.returncode != 0:
+            lines = err.decode("utf-8", "replace").strip().splitlines()
+            raise SiteError(lines[-1] if lines else f"{self.folder}: 検索データ・固定リンク・ダウンロードを作る子プロセスが止まりました"
+                                                    f"（終了コード {self.proc.returncode}。もう一度実行してください）")
+        marker = self.folder / BESIDE_RESULT
+        permalinks = json.loads(marker.read_text(encoding="utf-8"))
+        marker.unlink()
+        return permalinks
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+BESIDE_RESULT = ".permalinks.json"
+
+
+def move_into(source: Path, target: Path) -> None:
+    """Move every file of ``source`` to the same place under ``target``: a folder that ``target`` does
+    not have goes over whole, in one rename.
+
+    Before: source/{r/a.html, search/kb.json}, target/search/x.json → after: target/{r/a.html, search/kb.json, search/x.json}.
+    """
+    for entry in sorted(source.iterdir()):
+        there = target / entry.name
+        if entry.is_dir() and there.is_dir():
+            move_into(entry, there)
+        else:
+            entry.replace(there)
+
+
+if __name__ == "__main__":
+    sys.exit(_beside_main(sys.argv[1:]))

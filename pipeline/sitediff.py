@@ -127,22 +127,40 @@ def version_lines(diffs: dict[tuple[str, str], EditionDiff]) -> dict[tuple[str, 
     return lines
 
 
-def switcher(path: str, edition: str, pages: set[str]) -> str:
-    """A line of links to the same page in the other editions (their home where they have no such page).
+SWITCHER_ALL = 9  # up to this many editions, the switcher names every one
 
-    >>> switcher("6.1/ctrl/13.md", "6.1", {"6.0/ctrl/13.md", "6.0/index.md", "6.1/ctrl/13.md", "6.1/index.md"})
+
+def switcher(path: str, edition: str, pages: set[str], editions: list[str]) -> str:
+    """A line of links to the same page in the other editions (``editions``, oldest first; their home
+    where they have no such page). With more than ``SWITCHER_ALL`` editions, the line names the
+    oldest, the newest and the two on either side of this one, and the home page lists them all:
+    a page's size does not grow with the number of editions.
+
+    >>> switcher("6.1/ctrl/13.md", "6.1", {"6.0/ctrl/13.md", "6.0/index.md", "6.1/ctrl/13.md", "6.1/index.md"}, ["6.0", "6.1"])
     '版: [第6.0版](../../6.0/ctrl/13.md) | **第6.1版**'
+    >>> switcher("1.5/gov/1.md", "1.5", set(), [f"1.{n}" for n in range(12)]).replace("../../", "")  # doctest: +NORMALIZE_WHITESPACE
+    '版: [第1.0版](1.0/index.md) | … | [第1.3版](1.3/index.md) | [第1.4版](1.4/index.md) | **第1.5版** | [第1.6版](1.6/index.md) |
+     [第1.7版](1.7/index.md) | … | [第1.11版](1.11/index.md) | [すべての版](index.md#editions)'
     """
-    editions = sorted({p.split("/")[0] for p in pages if p.endswith("/index.md")}, key=section_key)
     rest = path.split("/", 1)[1]
     up = "../" * path.count("/")
-    links = []
-    for other in editions:
+    here = editions.index(edition)
+    shown = range(len(editions))
+    if len(editions) > SWITCHER_ALL:
+        shown = sorted({0, len(editions) - 1, *range(max(0, here - 2), min(len(editions), here + 3))})
+    links, last = [], -1
+    for n in shown:
+        if n > last + 1:
+            links.append("…")
+        last = n
+        other = editions[n]
         if other == edition:
             links.append(f"**第{other}版**")
         else:
             target = f"{other}/{rest}" if f"{other}/{rest}" in pages else f"{other}/index.md"
             links.append(f"[第{other}版]({up}{target})")
+    if len(editions) > SWITCHER_ALL:
+        links.append(f"[すべての版]({up}index.md#editions)")
     return "版: " + " | ".join(links)
 
 

@@ -109,10 +109,10 @@ def write_search_data(out_dir: Path, site_dir: Path) -> dict[str, int]:
     """Write ``search/kb.json`` and each edition's ``search/kb-<edition>.json`` from the knowledge
     base in ``out_dir`` (its index holds the words); return edition → documents written."""
     from .index import INDEX_DIR, VOCABULARY, documents, load_synonyms
-    from .store import load_correlations, load_requirements, load_unplaced
+    from .store import load_requirements, load_unplaced
 
     records = [*load_requirements(out_dir), *load_unplaced(out_dir)]
-    docs = documents(records, load_correlations(out_dir))
+    docs = documents(records)
     editions = sorted({d["edition"] for d in docs}, key=section_key, reverse=True)
     vocabulary = json.loads((out_dir / INDEX_DIR / VOCABULARY).read_text(encoding="utf-8"))
     target = site_dir / "search"

@@ -56,6 +56,12 @@ def load_correlations(out_dir: Path) -> list[Correlation]:
     return [Correlation.from_dict(d) for folder in edition_folders(out_dir) for d in read_jsonl(folder / CORRELATIONS)]
 
 
+def load_edition(folder: Path) -> tuple[list[Requirement], list[Unplaced]]:
+    """One edition folder's requirements and items read but not placed."""
+    unplaced = [Unplaced.from_dict(d) for d in read_jsonl(folder / UNPLACED)] if (folder / UNPLACED).exists() else []
+    return [Requirement.from_dict(d) for d in read_jsonl(folder / REQUIREMENTS)], unplaced
+
+
 def load_unplaced(out_dir: Path) -> list[Unplaced]:
     """The items read but not placed, every edition (an edition extracted before they were kept has none)."""
     return [Unplaced.from_dict(d) for folder in edition_folders(out_dir) if (folder / UNPLACED).exists()

@@ -3,6 +3,7 @@ edition's sources changed; only the site when only mkdocs.yml did; everything wi
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -79,3 +80,44 @@ def test_an_edition_removed_from_raw_is_removed_from_the_outputs(two):
     shutil.rmtree(two / "raw" / "6.1")
     read, _ = build(two)
     assert read == [] and not (two / "extracted" / "6.1").exists() and (two / "extracted" / "6.0").is_dir()
+
+
+
+def indexed(folder):
+    """What the index holds: every document (edition, ID, search document), what a search finds,
+    and the vocabulary file."""
+    from whoosh import index as whoosh_index
+
+    from pipeline.index import INDEX_DIR, VOCABULARY, Searcher
+
+    with whoosh_index.open_dir(folder / "extracted" / INDEX_DIR).searcher() as searcher:
+        docs = sorted((d["edition"], d["id"], json.dumps(d["doc"], ensure_ascii=False, sort_keys=True)) for d in searcher.documents())
+    with Searcher(folder / "extracted") as searcher:
+        found = [(h.edition, h.id, h.text) for q in ("窓口", "苦情受付", "バックアップ") for h in searcher.search(q, edition="6.1")]
+    return docs, found, (folder / "extracted" / INDEX_DIR / VOCABULARY).read_text(encoding="utf-8")
+
+
+def test_one_edition_changed_only_it_is_indexed_and_the_index_is_as_if_made_whole(two, tmp_path_factory):
+    build(two)
+    source = two / "raw" / "6.1" / "correlation-table-v6.0.ocr.txt"
+    source.write_text(source.read_text(encoding="utf-8").replace("窓口の設置等の対策を行うこと。", "苦情受付窓口を設置すること。"), encoding="utf-8")
+    read, timings = build(two)
+    assert read == ["6.1"] and any("索引は読み直した版だけ作り直しました: 6.1" in note for note in timings.notes)
+    updated = indexed(two)
+    assert any("苦情受付窓口" in doc for _, _, doc in updated[0]) and any("苦情受付窓口" in text for _, _, text in updated[1])
+    whole = tmp_path_factory.mktemp("whole")
+    shutil.copytree(two / "raw", whole / "raw")
+    shutil.copy(two / "mkdocs.yml", whole / "mkdocs.yml")
+    build(whole)
+    assert updated == indexed(whole)
+
+
+def test_an_edition_removed_is_taken_out_of_the_index(two):
+    from pipeline.index import Searcher
+
+    build(two)
+    shutil.rmtree(two / "raw" / "6.1")
+    _, timings = build(two)
+    assert any("索引は読み直した版だけ作り直しました: なし" in note for note in timings.notes)
+    with Searcher(two / "extracted") as searcher:
+        assert searcher.editions() == ["6.0"] and {h.edition for h in searcher.search("窓口")} == {"6.0"}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shutil
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +79,7 @@ def word_grams(part: str) -> set[str]:
     return {part} if len(part) == 1 else {part[i:i + 2] for i in range(len(part) - 1)}
 
 
-def documents(records: list, correlations=None) -> list[dict]:
+def documents(records: list) -> list[dict]:
     """The search documents of requirements and unplaced records (a requirement's 備考 with it), each
     edition's in reading order."""
 
@@ -86,8 +87,12 @@ def documents(records: list, correlations=None) -> list[dict]:
         unplaced = isinstance(record, Unplaced)
         return (record.edition, unplaced, id_key(record.id) if not unplaced else _unplaced_key(record.id))
 
-    ordered = sorted(records, key=key)
-    return [qm.document(r, r.note_texts() if isinstance(r, Requirement) else [], order) for order, r in enumerate(ordered)]
+    docs, order, edition = [], 0, None
+    for record in sorted(records, key=key):
+        order = order + 1 if record.edition == edition else 0  # numbered within its edition
+        edition = record.edition
+        docs.append(qm.document(record, record.note_texts() if isinstance(record, Requirement) else [], order))
+    return docs
 
 
 def _newest_first(edition: str) -> tuple:
@@ -104,41 +109,105 @@ def _unplaced_key(unplaced_id: str) -> tuple:
     return (len(parts), *((part.startswith("p"), int(part.lstrip("p") or 0)) for part in parts))
 
 
-def build_index(requirements: list[Requirement], out_dir: Path, *, unplaced: list[Unplaced] | None = None,
-                correlations: list | None = None) -> Path:
-    """Given requirements, the items read but not placed and the table's rows (by default those of
-    the editions in ``out_dir``), build the index in ``out_dir/index`` (in a build's staging folder);
+def build_index(requirements: list[Requirement], out_dir: Path, *, unplaced: list[Unplaced] | None = None) -> Path:
+    """Given requirements and the items read but not placed (by default those of the editions in
+    ``out_dir``), build the index in ``out_dir/index`` (in a build's staging folder);
     return its path."""
     from whoosh import index as whoosh_index
 
     if unplaced is None:
         unplaced = _unplaced_in(out_dir)
-    if correlations is None:
-        correlations = _correlations_in(out_dir)
     target = out_dir / INDEX_DIR
     target.mkdir()
     records = [*requirements, *unplaced]
-    docs = documents(records, correlations)
-    by_id = {(r.edition, r.id): r for r in records}
     ix = whoosh_index.create_in(target, schema())
     with ix.writer(limitmb=128) as writer:
-        for doc in docs:
-            record = by_id[(doc["edition"], doc["id"])]
-            fields = {
-                "id": doc["id"], "kind": doc["kind"], "edition": doc["edition"], "volume": doc["volume"],
-                "section": doc["section"], "item": doc["item"],
-                "grams": " ".join(sorted(set().union(*(grams(doc[f]) for f in qm.FIELDS)))),
-                "doc": doc, "sources": [str(s) for s in record.sources],
-                "reason": record.reason if isinstance(record, Unplaced) else None,
-            }
-            writer.add_document(**{k: v for k, v in fields.items() if v is not None})
+        _add_documents(writer, records)
+    by_edition: dict[str, list] = {}
+    for record in records:
+        by_edition.setdefault(record.edition, []).append(record)
+    (target / EDITION_VOCABULARIES).mkdir()
+    for edition, in_edition in by_edition.items():
+        _write_edition_vocabulary(target, edition, in_edition)
+    _write_vocabulary(target)
+    return target
+
+
+def update_index(out_dir: Path, previous: Path, changed: list[str]) -> Path:
+    """The index of ``out_dir``'s editions made from ``previous`` (the index of the last build, made
+    by the same code): the documents and words of the ``changed`` editions, and of those no longer
+    in ``out_dir``, taken out; those of the changed editions read from ``out_dir`` and put in. The
+    other editions are not indexed again. Returns ``out_dir/index``."""
+    from whoosh import index as whoosh_index
+
+    from ..store import edition_folders, load_edition
+
+    target = out_dir / INDEX_DIR
+    shutil.copytree(previous, target)
+    present = {folder.name for folder in edition_folders(out_dir)}
+    gone = {p.stem for p in (target / EDITION_VOCABULARIES).glob("*.json")} - present
+    ix = whoosh_index.open_dir(target)
+    writer = ix.writer(limitmb=128)
+    try:
+        for edition in sorted({*changed, *gone}):
+            writer.delete_by_term("edition", edition)
+            (target / EDITION_VOCABULARIES / f"{edition}.json").unlink(missing_ok=True)
+        for edition in sorted(set(changed) & present):
+            requirements, unplaced = load_edition(out_dir / edition)
+            records = [*requirements, *unplaced]
+            _add_documents(writer, records)
+            _write_edition_vocabulary(target, edition, records)
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit(optimize=True)  # one segment again: the deleted documents, and their terms (an edition's name), gone
+    _write_vocabulary(target)
+    return target
+
+
+def can_update(previous: Path) -> bool:
+    """Whether an index can be brought up to date edition by edition (it keeps each edition's words)."""
+    return (previous / EDITION_VOCABULARIES).is_dir() and (previous / VOCABULARY).is_file()
+
+
+EDITION_VOCABULARIES = "vocabulary"  # index/vocabulary/<edition>.json: an edition's words, to update the index by edition
+
+
+def _add_documents(writer, records: list) -> None:
+    by_id = {(r.edition, r.id): r for r in records}
+    for doc in documents(records):
+        record = by_id[(doc["edition"], doc["id"])]
+        fields = {
+            "id": doc["id"], "kind": doc["kind"], "edition": doc["edition"], "volume": doc["volume"],
+            "section": doc["section"], "item": doc["item"],
+            "grams": " ".join(sorted(set().union(*(grams(doc[f]) for f in qm.FIELDS)))),
+            "doc": doc, "sources": [str(s) for s in record.sources],
+            "reason": record.reason if isinstance(record, Unplaced) else None,
+        }
+        writer.add_document(**{k: v for k, v in fields.items() if v is not None})
+
+
+def _write_edition_vocabulary(target: Path, edition: str, records: list) -> None:
+    """One edition's words (Sudachi's, folded) and its (as written, normalized) spellings."""
     from .analysis import spellings, words as sudachi_words
 
     texts = [t for r in records for t in (r.text, r.section_title or "")]
-    vocabulary = {"words": sorted(qm.vocabulary_words(texts, sudachi_words)),
-                  "spellings": qm.other_spellings(pair for text in texts for pair in spellings(text))}
+    words = sorted(qm.vocabulary_words(texts, sudachi_words))
+    pairs = sorted({pair for text in texts for pair in spellings(text)})
+    (target / EDITION_VOCABULARIES / f"{edition}.json").write_text(
+        json.dumps({"words": words, "spellings": pairs}, ensure_ascii=False), encoding="utf-8")
+
+
+def _write_vocabulary(target: Path) -> None:
+    """``vocabulary.json``: the words and other spellings of every edition (what search and the site read)."""
+    words: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
+    for path in sorted((target / EDITION_VOCABULARIES).glob("*.json")):
+        edition = json.loads(path.read_text(encoding="utf-8"))
+        words.update(edition["words"])
+        pairs.update(map(tuple, edition["spellings"]))
+    vocabulary = {"words": sorted(words), "spellings": qm.other_spellings(sorted(pairs))}
     (target / VOCABULARY).write_text(json.dumps(vocabulary, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-    return target
 
 
 def _unplaced_in(out_dir: Path) -> list[Unplaced]:
@@ -147,15 +216,6 @@ def _unplaced_in(out_dir: Path) -> list[Unplaced]:
     try:
         return load_unplaced(out_dir)
     except NotBuiltError:  # no edition folder (an index of requirements alone)
-        return []
-
-
-def _correlations_in(out_dir: Path) -> list:
-    from ..store import load_correlations
-
-    try:
-        return load_correlations(out_dir)
-    except NotBuiltError:
         return []
 
 

@@ -62,6 +62,7 @@ FLOOR_NOOP = {1: 1.0, 100: 3.0}  # seconds
 FLOOR_FETCH = 1_000_000  # bytes
 FLOOR_FIRST_RESULTS = 1000  # ms
 FLOOR_P99 = 50  # ms
+CHANGE = ("窓口の設置等の対策を行うこと。", "窓口を設置すること。")  # one requirement of one edition, as a maintainer edits a source
 
 
 # --- child processes ---------------------------------------------------------------------------------
@@ -449,6 +450,17 @@ def measure_scale(factor: int, work: Path, runner: Runner, queries: list[str], a
     if "seconds" not in got:
         return stop("index", got)
 
+    step(f"{factor}×: one edition's source changed, build")
+    changed = edition_name(factor // 2)
+    source = next(p for p in (raw / changed).iterdir() if p.name.endswith(".ocr.txt"))
+    text = source.read_text(encoding="utf-8")
+    assert CHANGE[0] in text, f"{source}: {CHANGE[0]} is not in the sample any more"
+    source.write_text(text.replace(*CHANGE, 1), encoding="utf-8")
+    got = runner.cli([*cli_folders, "build"], folder)
+    result["one_changed"] = {"edition": changed, "wall": got["wall"], "rc": got["rc"], "rss": got["rss"],
+                             "said": [line.strip() for line in got["stderr"].splitlines()
+                                      if any(k in line for k in ("所要時間", "変わっていない版", "索引は"))]}
+
     if factor > 1:
         step(f"{factor}×: one edition, its table {factor} times")
         rep = folder / "repeated"
@@ -466,12 +478,28 @@ def measure_scale(factor: int, work: Path, runner: Runner, queries: list[str], a
     return result
 
 
-def measure_pdf(pages: int, work: Path, runner: Runner) -> dict:
-    folder = work / "pdf"
+def rasterize(source: Path, target: Path, dpi: int = 200) -> Path:
+    """An image-only copy of a PDF (each page a grey picture, no text layer, no vector lines): a scan."""
+    import pymupdf
+
+    with pymupdf.open(source) as doc, pymupdf.open() as out:
+        for page in doc:
+            picture = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
+            new = out.new_page(width=page.rect.width, height=page.rect.height)
+            new.insert_image(new.rect, pixmap=picture)
+        out.save(target, deflate=True)
+    return target
+
+
+def measure_pdf(pages: int, work: Path, runner: Runner, *, scan: bool = False) -> dict:
+    folder = work / ("scan" if scan else "pdf")
     folder.mkdir()
-    step(f"rendering the truth table into a PDF of about {pages} pages")
+    step(f"rendering the truth table into a PDF of about {pages} pages" + (" and rasterizing it (a scan)" if scan else ""))
     t = time.perf_counter()
     pdf, got_pages, repeats = render_pdf(pages, folder)
+    if scan:
+        rasterize(folder / "one.pdf", folder / "one-scan.pdf").replace(folder / "one.pdf")
+        pdf = rasterize(pdf, pdf.with_name(pdf.stem + "-scan.pdf"))
     render_seconds = time.perf_counter() - t
     result = {"pages": got_pages, "repeats": repeats, "bytes": pdf.stat().st_size, "render_s": render_seconds, "runs": {}}
     for label, path in (("1×", folder / "one.pdf"), (f"{repeats}×", pdf)):
@@ -496,6 +524,26 @@ def measure_pdf(pages: int, work: Path, runner: Runner) -> dict:
         result["runs"][label] = run
         shutil.rmtree(base / "extracted", ignore_errors=True)
     return result
+
+
+def print_pdf(kind: str, pdf: dict) -> None:
+    print(f"\n=== {kind}: the truth table ×{pdf['repeats']} = {pdf['pages']} pages, {pdf['bytes'] / 1e6:.1f} MB "
+          f"(rendered in {pdf['render_s']:.0f} s) ===")
+    print(f"{'PDF':<8}{'pages':>7}{'ours s':>9}{'s/page':>8}{'RSS MB':>8}{'bare s':>9}{'s/page':>8}{'RSS MB':>8}"
+          f"{'s ratio':>9}{'RSS ratio':>11}  stages / counts")
+    for label, run in pdf["runs"].items():
+        ours, bare = run["ours"], run["bare"]
+        pages = bare.get("pages") or run.get("pages") or 0
+        if ours["rc"] or "wall" not in bare:
+            print(f"{label:<8}  failed: {ours.get('error') or bare.get('error')}")
+            continue
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in run["seconds"].items())
+        print(f"{label:<8}{pages:>7}{ours['wall']:>9.1f}{ours['wall'] / pages:>8.3f}{ours['rss']:>8.0f}{bare['wall_process']:>9.1f}"
+              f"{bare['wall_process'] / pages:>8.3f}{bare['rss']:>8.0f}{ours['wall'] / bare['wall_process']:>9.2f}"
+              f"{ours['rss'] / bare['rss']:>11.2f}  {stages}; {run['counts']['requirements']} requirements")
+    print("(process wall seconds and peak RSS of each child: ours = python -m pipeline extract, "
+          "bare = pdfplumber.open, extract_tables and page.close() on every page"
+          + ("; a scan has no text for pdfplumber: what matters here is ours at two sizes, its RSS above all)" if kind != "PDF" else ")"))
 
 
 def profile_stage(name: str, job: dict, runner: Runner, cwd: Path, top: int = 18) -> list[str]:
@@ -611,6 +659,12 @@ def print_scale(r: dict) -> None:
                   f" typing → first results {b['type_to_results_ms']:.0f} ms; {b['results']} results")
             print(f"{'  biggest responses':<34}  " + ", ".join(f"{p} {s / 1e6:.2f} MB (sent by {t:.0f} ms)" for p, s, t in b["biggest"])
                   + f"; typing began at {b['typed_ms']:.0f} ms, results at {b['load_to_results_ms']:.0f} ms")
+    if "one_changed" in r:
+        o = r["one_changed"]
+        failed = "" if o["rc"] == 0 else f" (exit {o['rc']})"
+        said = [re.sub(r"(そのまま使いました: )(.*)", lambda m: f"{m[1]}{len(m[2].split(', '))} 版", x) for x in o["said"]]
+        print(f"{'one edition changed (build)':<34}{o['wall']:>9.2f}{'':>9}{o['rss']:>13.0f}  edition {o['edition']}{failed}; "
+              + " / ".join(shorten(x) for x in said))
     rep = r.get("repeated")
     if rep and "seconds" in rep:
         ex = extract_seconds(rep)
@@ -745,6 +799,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="1,10,100", type=lambda s: sorted({int(x) for x in s.split(",")}))
     parser.add_argument("--pdf-pages", type=int, default=550, help="0: no PDF")
+    parser.add_argument("--scan-pages", type=int, default=0,
+                        help="the same table as an image-only PDF (a scan, read by OCR) of about this many pages; 0: none")
     parser.add_argument("--site-search", action="store_true", help="fresh Chromium: bytes and ms to the first results")
     parser.add_argument("--profile", action="store_true", help="cProfile the stages that miss a floor at the largest scale")
     parser.add_argument("--stage-timeout", type=float, default=600)
@@ -789,25 +845,14 @@ def main() -> None:
         print("\n".join(growth_lines(results)))
 
         pdf = None
-        if args.pdf_pages:
-            pdf = measure_pdf(args.pdf_pages, work, runner)
-            print(f"\n=== PDF: the truth table ×{pdf['repeats']} = {pdf['pages']} pages, {pdf['bytes'] / 1e6:.1f} MB "
-                  f"(rendered in {pdf['render_s']:.0f} s) ===")
-            print(f"{'PDF':<8}{'pages':>7}{'ours s':>9}{'s/page':>8}{'RSS MB':>8}{'bare s':>9}{'s/page':>8}{'RSS MB':>8}"
-                  f"{'s ratio':>9}{'RSS ratio':>11}  stages / counts")
-            for label, run in pdf["runs"].items():
-                ours, bare = run["ours"], run["bare"]
-                pages = bare.get("pages") or run.get("pages") or 0
-                if ours["rc"] or "wall" not in bare:
-                    print(f"{label:<8}  failed: {ours.get('error') or bare.get('error')}")
-                    continue
-                stages = ", ".join(f"{k} {v:.2f}" for k, v in run["seconds"].items())
-                print(f"{label:<8}{pages:>7}{ours['wall']:>9.1f}{ours['wall'] / pages:>8.3f}{ours['rss']:>8.0f}{bare['wall_process']:>9.1f}"
-                      f"{bare['wall_process'] / pages:>8.3f}{bare['rss']:>8.0f}{ours['wall'] / bare['wall_process']:>9.2f}"
-                      f"{ours['rss'] / bare['rss']:>11.2f}  {stages}; {run['counts']['requirements']} requirements")
-            print("(process wall seconds and peak RSS of each child: ours = python -m pipeline extract, "
-                  "bare = pdfplumber.open, extract_tables and page.close() on every page)")
+        for kind, wanted in (("PDF", args.pdf_pages), ("scanned PDF", args.scan_pages)):
+            if not wanted:
+                continue
+            got = measure_pdf(wanted, work, runner, scan=kind != "PDF")
+            pdf = got if kind == "PDF" else pdf
+            print_pdf(kind, got)
 
+        lines, missed = floors(results, pdf, args)
         lines, missed = floors(results, pdf, args)
         print("\n=== floors ===")
         print("\n".join(lines))

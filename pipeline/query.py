@@ -85,7 +85,17 @@ def fold_map(text: str, katakana: bool = False) -> tuple[str, list[int]]:
     out: list[str] = []
     where: list[int] = []
     pending = -1  # a long vowel mark after katakana: kept only if katakana follows
-    for index, ch in enumerate(text):
+    index = 0
+    while index < len(text):
+        if not katakana:  # kanji and (large) hiragana fold to themselves and end a long vowel: a run at a time
+            run = _PLAIN_RUN.match(text, index)
+            if run:
+                pending = -1
+                out.extend(run.group())
+                where.extend(range(index, run.end()))
+                index = run.end()
+                continue
+        ch = text[index]
         folded = fold_char(ch, katakana)
         if not folded:  # a space or a mark ends a word
             pending = -1
@@ -105,7 +115,14 @@ def fold_map(text: str, katakana: bool = False) -> tuple[str, list[int]]:
             pending = -1
             out.append(c)
             where.append(index)
+        index += 1
     return "".join(out), where
+
+
+# Characters that ``fold_char`` (without ``katakana``) leaves as they are and that are no katakana:
+# unified kanji, 々〆 and the hiragana that are not small (tests/test_query.py checks each one).
+_PLAIN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\u3005\u3006\u3042\u3044\u3046\u3048\u304a-\u3062\u3064-\u3082"
+                        "\u3084\u3086\u3088-\u308d\u308f-\u3094]+")
 
 
 def fold(text: str, katakana: bool = False) -> str:

@@ -451,6 +451,9 @@ def _example_id(reqs: list[Requirement]) -> str:
     return min(reqs, key=lambda r: (VOLUMES.index(r.volume), section_key(r.section), r.item)).id
 
 
+HOME_DETAILED = 3  # the home page gives the facts and downloads of this many editions, newest first (each edition's page has its own)
+
+
 def _home(by_edition: dict[str, list[Requirement]], reports: dict[str, dict], outlines: dict[str, list[dict]],
           unplaced: dict[str, int], *, built: str, stamp: str) -> str:
     """The home page: what the site is, each edition it holds (what, whence, how much was read and
@@ -477,7 +480,10 @@ def _home(by_edition: dict[str, list[Requirement]], reports: dict[str, dict], ou
             f"| [{unplaced.get(edition, 0)}]({edition}/unplaced.md#unplaced-list) |"
         )
     lines.append("")
-    for edition in editions:
+    detailed = editions[:HOME_DETAILED]
+    if len(editions) > len(detailed):
+        lines += [f"新しい {len(detailed)} 版の詳細とダウンロードを下に示します。ほかの版のものは、表の版のページにあります。", ""]
+    for edition in detailed:
         lines += [f"### 第{edition}版 {{ #edition-{edition} }}", ""]
         lines += _edition_facts(edition, reports[edition], outlines.get(edition, []), unplaced.get(edition, 0), base=f"{edition}/")
         lines += [f"- [第{edition}版の編・章の一覧]({edition}/index.md)、[各編間相関表]({edition}/table.md)", ""]
@@ -486,7 +492,7 @@ def _home(by_edition: dict[str, list[Requirement]], reports: dict[str, dict], ou
     lines += ["## ダウンロード { #downloads }", "",
               "遵守事項・相関・未配置を、表計算ソフトやほかのツールで使えるファイルにしたものです（`guideline-kb export` と同じ）。"
               "Excel のブックには対応状況・担当・備考（院内）の空の列があり、そのまま点検表に使えます。", ""]
-    for edition in editions:
+    for edition in detailed:
         lines += [f"第{edition}版:", "", *download_links(edition, correlations=reports[edition]["correlations"]), ""]
     lines += [
         "## 探し方 { #how-to-search }",

@@ -159,3 +159,10 @@ def test_no_query_returns_nothing_when_a_word_of_it_is_in_the_knowledge_base(kb,
     assert hits, words
     if nonsense in words:
         assert all(nonsense in h.missing for h in hits), (words, hits[0].missing)
+
+
+def test_the_characters_folded_a_run_at_a_time_fold_to_themselves_one_by_one():
+    plain = [c for c in map(chr, range(0x3000, 0xA000)) if qm._PLAIN_RUN.fullmatch(c)]
+    assert len(plain) > 20_000
+    assert [c for c in plain if qm.fold_char(c) != c or qm.is_katakana(c)] == []
+    assert qm.fold_map("漢字のサーバー、か\u3099ぁ") == ("漢字のサーバがあ", [0, 1, 2, 3, 4, 5, 8, 10])  # a voicing mark after a run joins it

@@ -130,6 +130,7 @@ def build_index(requirements: list[Requirement], out_dir: Path, *, unplaced: lis
     for edition, in_edition in by_edition.items():
         _write_edition_vocabulary(target, edition, in_edition)
     _write_vocabulary(target)
+    _write_editions(target, {edition: len(in_edition) for edition, in_edition in by_edition.items()})
     return target
 
 
@@ -146,31 +147,35 @@ def update_index(out_dir: Path, previous: Path, changed: list[str]) -> Path:
     shutil.copytree(previous, target)
     present = {folder.name for folder in edition_folders(out_dir)}
     gone = {p.stem for p in (target / EDITION_VOCABULARIES).glob("*.json")} - present
+    counts = json.loads((target / EDITIONS).read_text(encoding="utf-8"))
     ix = whoosh_index.open_dir(target)
-    writer = ix.writer(limitmb=128)
-    try:
+    with ix.writer(limitmb=128) as writer:  # the deleted documents stay in their segment until whoosh merges it
         for edition in sorted({*changed, *gone}):
             writer.delete_by_term("edition", edition)
             (target / EDITION_VOCABULARIES / f"{edition}.json").unlink(missing_ok=True)
+            counts.pop(edition, None)
         for edition in sorted(set(changed) & present):
             requirements, unplaced = load_edition(out_dir / edition)
             records = [*requirements, *unplaced]
             _add_documents(writer, records)
             _write_edition_vocabulary(target, edition, records)
-    except BaseException:
-        writer.cancel()
-        raise
-    writer.commit(optimize=True)  # one segment again: the deleted documents, and their terms (an edition's name), gone
+            counts[edition] = len(records)
     _write_vocabulary(target)
+    _write_editions(target, counts)
     return target
 
 
 def can_update(previous: Path) -> bool:
     """Whether an index can be brought up to date edition by edition (it keeps each edition's words)."""
-    return (previous / EDITION_VOCABULARIES).is_dir() and (previous / VOCABULARY).is_file()
+    return (previous / EDITION_VOCABULARIES).is_dir() and (previous / VOCABULARY).is_file() and (previous / EDITIONS).is_file()
 
 
 EDITION_VOCABULARIES = "vocabulary"  # index/vocabulary/<edition>.json: an edition's words, to update the index by edition
+EDITIONS = "editions.json"  # edition → its documents (whoosh's own counts include deleted documents until a merge)
+
+
+def _write_editions(target: Path, counts: dict[str, int]) -> None:
+    (target / EDITIONS).write_text(json.dumps(dict(sorted(counts.items())), ensure_ascii=False), encoding="utf-8")
 
 
 def _add_documents(writer, records: list) -> None:
@@ -268,12 +273,14 @@ class Searcher:
             self.ix = whoosh_index.open_dir(path)
             self.searcher = self.ix.searcher()
             vocabulary = json.loads((path / VOCABULARY).read_text(encoding="utf-8"))
+            counts = json.loads((path / EDITIONS).read_text(encoding="utf-8"))
         except NotBuiltError:
             raise
         except Exception as exc:  # noqa: BLE001 - whoosh raises many kinds for a damaged index
             raise NotBuiltError(f"{path}: 検索インデックスが壊れています（{type(exc).__name__}。guideline-kb build で作り直してください）") from None
         self.vocabulary = qm.Vocabulary(load_synonyms(), frozenset(vocabulary["words"]),
                                         {k: tuple(v) for k, v in vocabulary["spellings"].items()})
+        self._editions = {ed: counts[ed] for ed in sorted(counts, key=section_key, reverse=True)}  # edition → documents, newest first
 
     def close(self):
         self.searcher.close()
@@ -283,12 +290,6 @@ class Searcher:
 
     def __exit__(self, *exc):
         self.close()
-
-    @functools.cached_property
-    def _editions(self) -> dict[str, int]:
-        """Edition → how many documents it has, newest first."""
-        found = [t.decode() if isinstance(t, bytes) else t for t in self.searcher.lexicon("edition")]
-        return {ed: self.searcher.doc_frequency("edition", ed) for ed in sorted(found, key=section_key, reverse=True)}
 
     def editions(self) -> list[str]:
         """The editions in the index, newest first."""

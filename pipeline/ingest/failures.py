@@ -22,6 +22,15 @@ def pymupdf_quiet():
     return pymupdf
 
 
+def release_images() -> None:
+    """Empty MuPDF's store of decoded images after a page of pictures is rendered: every scanned page's
+    picture is its own, so keeping it only makes the memory grow with the pages read (MuPDF's
+    default store holds up to 256 MB)."""
+    import pymupdf
+
+    pymupdf.TOOLS.store_shrink(100)
+
+
 # What the libraries' messages mean, for the maintainer who reads the line.
 _EXPLAINED = (
     ("cycle in page tree", "ページツリーが循環しています"),

@@ -31,7 +31,7 @@ from ..limits import LIMITS, Limits
 from ..model import CIRCLED, VOLUME_NAMES
 from ..normalize import RADICALS, join_wrap, repair_char, starts_list_entry
 from .cells import JAPANESE, Cell, CellTooLong, Glyph, PageRead, anchor_x, cell_text
-from .failures import REMAKE_PDF, cell_error, detail, grid_error, page_error, pymupdf_quiet
+from .failures import REMAKE_PDF, cell_error, detail, grid_error, page_error, pymupdf_quiet, release_images
 from .layout import RawBlock, RawCell, RawRow
 from .table import PLACE_RE
 
@@ -195,6 +195,7 @@ def ink_share(page, dpi: int = SURVEY_DPI) -> float:
 
     pymupdf = pymupdf_quiet()
     pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
+    release_images()  # a page without text: its pictures are decoded for this page alone
     gray = np.frombuffer(pix.samples, dtype=np.uint8)
     return float((gray < 230).sum()) / gray.size if gray.size else 0.0
 
@@ -287,6 +288,11 @@ def read_pdf_table(path: Path, *, workers: int | None = None, limits: Limits = L
                 number = index + 1
                 if surveys[index].blank:
                     table.pages.append(PageRead(number, [], "blank", "none"))
+                    continue
+                if surveys[index].objects == 0:  # pictures only (a scan): nothing for pdfminer to parse, all for OCR
+                    page.close()
+                    to_ocr[index] = (None, None)
+                    table.pages.append(PageRead(number, [], "", ""))
                     continue
                 try:
                     read = _read_page(page, doc, index, table, limits=limits)

@@ -30,7 +30,7 @@ from ..errors import SourceError
 from ..limits import LIMITS, Limits
 from ..model import CIRCLED
 from .cells import Cell, CellTooLong, Glyph, PageRead, cell_text, group_lines, ocr_size
-from .failures import cell_error, grid_error, page_error, pymupdf_quiet
+from .failures import cell_error, grid_error, page_error, pymupdf_quiet, release_images
 
 Box = tuple[float, float, float, float]
 INK = 160  # grey level below which a pixel is ink
@@ -67,7 +67,9 @@ def render(path: Path, index: int, dpi: int) -> tuple[np.ndarray, float]:
         page = doc[index]
         dpi = max(1, min(int(dpi), int(MAX_RENDER_SIDE * 72 / max(1.0, page.rect.width, page.rect.height))))
         pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
-        return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width).copy(), dpi / 72
+        image = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width).copy()
+    release_images()
+    return image, dpi / 72
 
 
 def tesseract_problem() -> str | None:

@@ -225,11 +225,14 @@ def _set(r: _Reading, volume: str, section: str, number: int, how: str, detail: 
 
 
 def _apply_overrides(readings: list[_Reading], overrides, decisions: list[dict]) -> None:
+    at: dict[tuple, list[_Reading]] = {}  # (line or page, number) → the readings there: a lookup per override, not a scan
+    if overrides:
+        for r in readings:
+            where = r.item.source.line if r.item.source.line is not None else r.item.source.page
+            at.setdefault((where, r.item.number_read or r.item.item), []).append(r)
     for entry in overrides:
         volume, section, number = _ID_RE.match(entry.id).groups()
-        matches = [r for r in readings if _names(r.item.source.file, entry.file)
-                   and (r.item.source.line if r.item.source.line is not None else r.item.source.page) == entry.where
-                   and (r.item.number_read or r.item.item) == entry.number]
+        matches = [r for r in at.get((entry.where, entry.number), ()) if _names(r.item.source.file, entry.file)]
         if len(matches) > 1:
             matches = [r for r in matches if r.item.volume == volume] or matches
         if len({(r.item.text, r.item.source) for r in matches}) != 1:

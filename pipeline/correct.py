@@ -134,6 +134,13 @@ class Lexicon:
         return frozenset(t for t, term in enumerate(self.terms) if len(term) >= 3 and term.isascii())
 
     @functools.cached_property
+    def replace_only(self) -> frozenset[int]:
+        """The non-Latin terms, by index, with no Latin capital: for them an insertion or a deletion is
+        never an edit OCR is known to make (``_known_edit``), only a confused pair replaced one for one."""
+        return frozenset(t for t, term in enumerate(self.terms)
+                         if not term.isascii() and not any(c.isascii() and c.isupper() for c in term))
+
+    @functools.cached_property
     def pairs(self) -> dict[str, tuple[tuple[int, int], ...]]:
         """Each two characters that stand together in a (non-Latin, three or more characters) term →
         (the term's index in ``terms``, where in it): a text's pairs are looked up once, not searched per term."""
@@ -391,6 +398,11 @@ def lexical(text: str, lexicon: Lexicon) -> list[Candidate]:
         budget = 1 if len(term) <= 6 else 2 if len(term) <= 11 else 3
         windows = ([(start, end) for start, end in latin_words if abs(end - start - len(term)) <= budget] if latin
                    else _windows(len(text), term, budget, anchors[t]))
+        exact_ends = [at + len(term) for at in _find_all(text, term)]  # ascending, and so are the starts
+        if exact_ends and t in lexicon.replace_only:
+            # where the term stands read right, only a span as long as it can pass (every edit known: a confused
+            # pair, one for one); a longer or shorter one needs an insertion or deletion, which is not
+            windows = [w for w in windows if w[1] - w[0] == len(term) or not _overlaps_exact(exact_ends, len(term), *w)]
         if not windows:
             continue
         spans = [text[start:end] for start, end in windows]
@@ -398,7 +410,6 @@ def lexical(text: str, lexicon: Lexicon) -> list[Candidate]:
         near = process.extract(term, spans, scorer=Levenshtein.distance, score_cutoff=budget, limit=None)
         if not near:
             continue
-        exact_ends = [at + len(term) for at in _find_all(text, term)]  # ascending, and so are the starts
         for _, _, w in sorted(near, key=lambda hit: hit[2]):
             (start, end), span = windows[w], spans[w]
             if span in lexicon.vocabulary:
@@ -486,6 +497,8 @@ def _windows(length: int, term: str, budget: int, starts: list[int]) -> list[tup
     its place: starts with fewer such pairs around them are skipped (they would fail the distance)."""
     need = max(1, len(term) - 1 - 2 * budget)
     if need > 1:  # too few pairs anywhere: no ``need`` of them within 2·budget of each other
+        if len(starts) < need:
+            return []
         ordered = sorted(starts)
         if not any(ordered[i + need - 1] - ordered[i] <= 2 * budget for i in range(len(ordered) - need + 1)):
             return []

@@ -11,7 +11,7 @@ import pytest
 from pipeline import build as pipeline
 from pipeline import inputs
 
-from .conftest import CONFIG, RAW, run_cli, snapshot
+from .conftest import CONFIG, RAW, copy_raw, run_cli, snapshot
 
 
 @pytest.fixture
@@ -121,3 +121,17 @@ def test_an_edition_removed_is_taken_out_of_the_index(two):
     assert any("索引は読み直した版だけ作り直しました: なし" in note for note in timings.notes)
     with Searcher(two / "extracted") as searcher:
         assert searcher.editions() == ["6.0"] and {h.edition for h in searcher.search("窓口")} == {"6.0"}
+
+
+def test_a_failure_in_the_process_beside_mkdocs_is_one_line_and_the_site_stays(tmp_path):
+    """The search data, permalinks and downloads are made by a second process: its failure is the
+    build's one line, and the site as it was stays (nothing half-made is left beside it)."""
+    copy_raw(tmp_path)
+    assert run_cli(tmp_path, "build").exit_code == 0
+    before = snapshot(tmp_path / "site")
+    (tmp_path / "extracted" / "index" / "vocabulary.json").unlink()  # only the search data reads it
+    result = run_cli(tmp_path, "site")
+    assert result.exit_code == 2 and "vocabulary.json" in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert snapshot(tmp_path / "site") == before
+    assert not [p.name for p in tmp_path.iterdir() if ".staging-" in p.name]

@@ -329,14 +329,17 @@ SEARCH_FIELDS = ("score", "highlights", "matched_by", "placed", "reason", "compl
 def _hits_json(out_dir: Path, hits) -> list[dict]:
     """Each hit as ``show --json`` gives its record (the correlated IDs under ``correlations``: ``related``
     is the ranked list of ``--expand``), with the search's own fields (``SEARCH_FIELDS``) over it."""
-    from .store import load_correlations, load_requirements, load_unplaced
+    from .store import load_edition, load_edition_correlations
 
-    editions = {hit.edition for hit in hits}
+    editions = sorted({hit.edition for hit in hits})
     if not editions:
         return []
-    requirements = {(r.edition, r.id): r for r in load_requirements(out_dir) if r.edition in editions}
-    unplaced = {(u.edition, u.id): u for u in load_unplaced(out_dir) if u.edition in editions} if not all(h.placed for h in hits) else {}
-    correlations = [c for c in load_correlations(out_dir) if c.edition in editions]
+    requirements, unplaced, correlations = {}, {}, []
+    for edition in editions:  # the hits' editions' folders alone
+        placed, loose = load_edition(out_dir / edition)
+        requirements |= {(r.edition, r.id): r for r in placed}
+        unplaced |= {(u.edition, u.id): u for u in loose}
+        correlations += load_edition_correlations(out_dir / edition)
     rows = []
     for hit in hits:
         data: dict = {}

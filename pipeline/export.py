@@ -18,6 +18,7 @@ uuid5 of a fixed namespace, the edition and the ID, and the .xlsx zip has fixed 
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as dt
 import hashlib
@@ -54,18 +55,19 @@ class Edition:
 
 def load(out_dir: Path, edition: str) -> Edition:
     """Given extracted/ and an edition in it, return the edition's records (through ``store``)."""
-    from .store import REPORT, REQUIREMENTS, load_correlations, load_requirements, load_unplaced
+    from .store import REPORT, REQUIREMENTS, load_edition, load_edition_correlations
 
-    if not (out_dir / edition / REQUIREMENTS).is_file():
-        raise ExportError(f"{out_dir / edition}: 第{edition}版の抽出結果がありません（guideline-kb build で作り直してください）")
-    report_path = out_dir / edition / REPORT
+    folder = out_dir / edition
+    if not (folder / REQUIREMENTS).is_file():
+        raise ExportError(f"{folder}: 第{edition}版の抽出結果がありません（guideline-kb build で作り直してください）")
+    report_path = folder / REPORT
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
-    requirements = sorted((r for r in load_requirements(out_dir) if r.edition == edition), key=lambda r: id_key(r.id))
+    requirements, unplaced = load_edition(folder)  # this edition's folder alone: the downloads of N editions read each once
     return Edition(
         name=edition,
-        requirements=tuple(requirements),
-        correlations=tuple(c for c in load_correlations(out_dir) if c.edition == edition),
-        unplaced=tuple(sorted((u for u in load_unplaced(out_dir) if u.edition == edition), key=lambda u: unplaced_key(u.id))),
+        requirements=tuple(sorted(requirements, key=lambda r: id_key(r.id))),
+        correlations=tuple(load_edition_correlations(folder)),
+        unplaced=tuple(sorted(unplaced, key=lambda u: unplaced_key(u.id))),
         title=report.get("title", ""),
         published=report.get("published", ""),
         url=report.get("url", ""),
@@ -250,12 +252,16 @@ def _fill(sheet, header, rows, widths, *, audit: bool = False, freeze: str) -> N
     sheet.append(header)
     for row in rows:
         sheet.append([*row, *([None] * len(AUDIT_COLUMNS) if audit else ())])
-    wrap = Alignment(wrap_text=True, vertical="top")
+    wrap = None  # the style of a wrapped cell, made once and copied (setting it cell by cell looks it up each time)
     for row in sheet.iter_rows():
         for cell in row:
             if cell.data_type == "f":  # text from a source that starts with "=" is text, never a formula
                 cell.data_type = "s"
-            cell.alignment = wrap
+            if wrap is None:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                wrap = cell._style
+            else:
+                cell._style = copy.copy(wrap)
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     for cell in sheet[1]:
         cell.font, cell.fill = bold, fill

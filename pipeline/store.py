@@ -62,6 +62,11 @@ def load_edition(folder: Path) -> tuple[list[Requirement], list[Unplaced]]:
     return [Requirement.from_dict(d) for d in read_jsonl(folder / REQUIREMENTS)], unplaced
 
 
+def load_edition_correlations(folder: Path) -> list[Correlation]:
+    """One edition folder's correlations."""
+    return [Correlation.from_dict(d) for d in read_jsonl(folder / CORRELATIONS)]
+
+
 def load_unplaced(out_dir: Path) -> list[Unplaced]:
     """The items read but not placed, every edition (an edition extracted before they were kept has none)."""
     return [Unplaced.from_dict(d) for folder in edition_folders(out_dir) if (folder / UNPLACED).exists()

@@ -24,14 +24,7 @@ sys.path.insert(0, str(REPO))
 from tests.conftest import run_cli  # noqa: E402
 from tests.diffcheck import score  # noqa: E402
 from tests.editions import pair, write_pair  # noqa: E402
-
-
-def seeds(text: str) -> list[int]:
-    out = []
-    for part in text.split(","):
-        low, _, high = part.partition("-")
-        out += list(range(int(low), int(high or low) + 1))
-    return out
+from seeds import parse_seeds  # noqa: E402 - bench/seeds.py, beside this script
 
 
 def main() -> None:
@@ -42,7 +35,7 @@ def main() -> None:
     sources = ("pdf",) if args.pdf else ("text",)
     totals = {"right": 0, "wrong": 0, "missed": 0, "total": 0}
     start = time.perf_counter()
-    runs = [("acceptance", pair(acceptance=True))] + [(str(s), pair(s)) for s in seeds(args.seeds)]
+    runs = [("acceptance", pair(acceptance=True))] + [(str(s), pair(s)) for s in parse_seeds(args.seeds)]
     for name, made in runs:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)

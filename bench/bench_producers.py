@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 from pipeline.ingest.pdf import read_pdf_table  # noqa: E402
 from tests.producers.layout import layout_for  # noqa: E402
 from tests.test_producers import evaluate  # noqa: E402
+from seeds import parse_seeds  # noqa: E402 - bench/seeds.py, beside this script
 
 
 def seconds(read, path: Path, repeat: int = 2) -> float:
@@ -95,14 +96,6 @@ def bare_tesserocr(path: Path, workers: int = 2) -> None:
         list(pool.map(read, images))
 
 
-def seeds(text: str) -> list[int]:
-    out = []
-    for part in text.split(","):
-        start, _, end = part.partition("-")
-        out += list(range(int(start), int(end or start) + 1))
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="1-24")
@@ -122,7 +115,7 @@ def main() -> None:
     speed = defaultdict(list)
     per_font = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in seeds(args.seeds):
+        for seed in parse_seeds(args.seeds):
             try:
                 reading = evaluate(seed, Path(tmp) / str(seed), rows=rows, scan_dpi=args.scan)
             except Exception as exc:  # noqa: BLE001 - reportlab cannot lay out every seed (ProducerError); anything else is the reader's

@@ -94,16 +94,16 @@ class Override:
 class Overrides:
     entries: list[Override] = field(default_factory=list)
     used: set[int] = field(default_factory=set)
-    _by_id: dict = field(default_factory=dict, init=False, repr=False, compare=False)
-    _indexed: int = field(default=-1, init=False, repr=False, compare=False)
+
+    @functools.cached_property
+    def _by_id(self) -> dict[str, list[tuple[int, Override]]]:
+        """ID → the entries (numbered) about it: a lookup per text, not a scan of every override."""
+        by_id: dict[str, list[tuple[int, Override]]] = {}
+        for n, entry in enumerate(self.entries):
+            by_id.setdefault(entry.id, []).append((n, entry))
+        return by_id
 
     def _for(self, key: str) -> list[tuple[int, Override]]:
-        """The entries (numbered) about one ID: a lookup per text, not a scan of every override."""
-        if self._indexed != len(self.entries):
-            self._by_id = {}
-            for n, entry in enumerate(self.entries):
-                self._by_id.setdefault(entry.id, []).append((n, entry))
-            self._indexed = len(self.entries)
         return self._by_id.get(key, [])
 
     def decision(self, key: str, before: str, after: str) -> Override | None:

@@ -65,20 +65,10 @@ def encode_gram(gram: str) -> str:
     return "j" + "".join(f"{ord(ch):04x}" for ch in gram) + "0"
 
 
-# The pages whose requirements search/kb-<edition>.json holds: lunr need not (and, at scale, should not) index them.
-_RECORD_PAGES = re.compile(r"^[0-9][0-9.]*/(?:(?:gov|mgmt|ctrl)/[0-9]+|unplaced)\.html(?:#|$)")
-
-
 def add_search_terms(path: Path) -> None:
-    """Keep in mkdocs-material's search index only the pages that are not requirements' (the chapter
-    and unplaced pages are searched through kb-<edition>.json), and give every entry a ``terms``
-    field of ``search_terms``.
-
-    >>> bool(_RECORD_PAGES.match("6.0/ctrl/13.html#ctrl-13-6")), bool(_RECORD_PAGES.match("6.0/table.html"))
-    (True, False)
-    """
+    """Give every entry of mkdocs-material's search index a ``terms`` field of ``search_terms``. (Which
+    pages it holds is decided before the build: ``site.lunr_searched``.)"""
     index = json.loads(path.read_text(encoding="utf-8"))
-    index["docs"] = [doc for doc in index["docs"] if not _RECORD_PAGES.match(doc.get("location", ""))]
     for doc in index["docs"]:
         doc["terms"] = search_terms(doc.get("title", "") + " " + doc.get("text", ""))
     index["config"]["fields"]["terms"] = {"boost": 10.0}

@@ -7,6 +7,8 @@ every source path inside the edition folder, edition names unique across raw/.
 
 from __future__ import annotations
 
+import functools
+
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -84,17 +86,14 @@ class Toc:
     """The sections of each volume, used to tell which volume a 記載箇所 heading belongs to."""
 
     entries: list[TocEntry] = field(default_factory=list)
-    _by_section: dict = field(default_factory=dict, init=False, repr=False, compare=False)
-    _indexed: int = field(default=-1, init=False, repr=False, compare=False)
 
+    @functools.cached_property
     def _sections(self) -> dict[str, list[TocEntry]]:
-        """section → its entries (in the toc's order), kept in step with ``entries``: a lookup per item, not a scan."""
-        if self._indexed != len(self.entries):
-            self._by_section = {}
-            for entry in self.entries:
-                self._by_section.setdefault(entry.section, []).append(entry)
-            self._indexed = len(self.entries)
-        return self._by_section
+        """section → its entries (in the toc's order): a lookup per item, not a scan."""
+        by_section: dict[str, list[TocEntry]] = {}
+        for entry in self.entries:
+            by_section.setdefault(entry.section, []).append(entry)
+        return by_section
 
     def title(self, volume: str, section: str) -> str | None:
         """The title of a volume's section, the first the toc gives (None if it has none).
@@ -102,7 +101,7 @@ class Toc:
         >>> Toc([TocEntry("gov", "1", "A"), TocEntry("mgmt", "1", "B"), TocEntry("mgmt", "1", "C")]).title("mgmt", "1")
         'B'
         """
-        for entry in self._sections().get(section, ()):
+        for entry in self._sections.get(section, ()):
             if entry.volume == volume:
                 return entry.title
         return None
@@ -113,7 +112,7 @@ class Toc:
         The number must match; among volumes with that number, the closest title wins, and it
         must be reasonably close (OCR may garble a few characters: 管理体系 for 管理体制).
         """
-        candidates = self._sections().get(section, [])
+        candidates = self._sections.get(section, [])
         if not candidates:
             return None
         squeezed = _squeeze(title)

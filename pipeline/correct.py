@@ -30,9 +30,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
+import ahocorasick
+import numpy
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import LCSseq, Levenshtein
 
 from . import textfile
 from .errors import ManifestError
@@ -134,6 +137,12 @@ class Lexicon:
         return frozenset(t for t, term in enumerate(self.terms) if len(term) >= 3 and term.isascii())
 
     @functools.cached_property
+    def latin_lettered(self) -> bool:
+        """Whether a word must have a letter to be a near-miss of a Latin term: every Latin term has fewer
+        characters other than letters than a span within its budget shares with it (``len - budget``)."""
+        return all(sum(not c.isalpha() for c in self.terms[t]) < len(self.terms[t]) - _budget(self.terms[t]) for t in self.latin)
+
+    @functools.cached_property
     def replace_only(self) -> frozenset[int]:
         """The non-Latin terms, by index, with no Latin capital: for them an insertion or a deletion is
         never an edit OCR is known to make (``_known_edit``), only a confused pair replaced one for one."""
@@ -141,15 +150,58 @@ class Lexicon:
                          if not term.isascii() and not any(c.isascii() and c.isupper() for c in term))
 
     @functools.cached_property
-    def pairs(self) -> dict[str, tuple[tuple[int, int], ...]]:
-        """Each two characters that stand together in a (non-Latin, three or more characters) term →
-        (the term's index in ``terms``, where in it): a text's pairs are looked up once, not searched per term."""
+    def self_shifts(self) -> dict[int, bool]:
+        """Term (by index) → whether the term read right, shifted by 1 … its budget characters either way,
+        could be read as the term within its budget by confused pairs alone: the characters where it
+        overlaps itself differ in no more places than the budget, each a confused pair.
+
+        >>> lexicon = load_lexicon()
+        >>> lexicon.self_shifts[lexicon.terms.index("保守作業")]
+        False
+        """
+        def shifts(term: str) -> bool:
+            budget = _budget(term)
+            for k in (*range(-budget, 0), *range(1, budget + 1)):
+                differ = [(term[j + k], term[j]) for j in range(max(0, -k), min(len(term), len(term) - k)) if term[j + k] != term[j]]
+                if len(differ) <= budget and all(frozenset(pair) in CONFUSIONS for pair in differ):
+                    return True
+            return False
+
+        return {t: shifts(term) for t, term in enumerate(self.terms)}
+
+    @functools.cached_property
+    def shapes(self) -> tuple[tuple[str, int, bool, frozenset[str]], ...]:
+        """Per term (by index), looked up once per term and text: the term; its budget of edits; whether
+        its near-misses can't overlap it read right (``replace_only`` and not ``self_shifts``); and for a
+        ``replace_only`` term, the characters a near-miss of it can start with: its own first one or one
+        OCR confuses with it (any other edit there is an unknown one at the edge), else nothing."""
+        def first(term: str) -> frozenset[str]:
+            return frozenset(c for pair in CONFUSIONS if term[0] in pair for c in pair) | {term[0]}
+
+        return tuple((term, _budget(term), t in self.replace_only and not self.self_shifts[t],
+                      first(term) if t in self.replace_only else frozenset())
+                     for t, term in enumerate(self.terms))
+
+    @functools.cached_property
+    def keys(self) -> ahocorasick.Automaton:
+        """What a near-miss of a (non-Latin, three or more characters) term keeps intact: one of
+        ``budget + 1`` pieces of it, or, where those would be shorter than two characters, one of its
+        pairs. An automaton of every key → ((term index, how far before the key's last character the
+        term starts), …)."""
         found: dict[str, list[tuple[int, int]]] = {}
         for t, term in enumerate(self.terms):
             if len(term) >= 3 and not term.isascii():
-                for i in range(len(term) - 1):
-                    found.setdefault(term[i:i + 2], []).append((t, i))
-        return {pair: tuple(where) for pair, where in found.items()}
+                count = _budget(term) + 1
+                cuts = [len(term) * k // count for k in range(count + 1)]
+                keys = ([(term[a:b], a) for a, b in zip(cuts, cuts[1:])] if len(term) >= 2 * count
+                        else [(term[i:i + 2], i) for i in range(len(term) - 1)])
+                for key, at in keys:
+                    found.setdefault(key, []).append((t, at))
+        automaton = ahocorasick.Automaton()
+        for key, where in sorted(found.items()):  # (term, how far before the key's last character the term starts)
+            automaton.add_word(key, tuple((t, len(key) - 1 + at) for t, at in where))
+        automaton.make_automaton()
+        return automaton
 
 
 @functools.lru_cache(maxsize=4)
@@ -180,6 +232,8 @@ def section_numbers(text: str, lexicon: Lexicon | None = None) -> list[Candidate
     >>> [c.after for c in section_numbers("5.2版 6. 2. 1 の趣旨")]
     ['.', '.']
     """
+    if "." not in text:
+        return []
     return [Candidate(m.start(), m.end(), ".", "structural.section-number", 0.95, "節番号の中の空白") for m in _SPACED_NUMBER.finditer(text)]
 
 
@@ -189,6 +243,8 @@ def edition_numbers(text: str, lexicon: Lexicon | None = None) -> list[Candidate
     >>> [c.after for c in edition_numbers("52版4.1B(2)の趣旨")]
     ['5.2']
     """
+    if "版" not in text:
+        return []
     return [Candidate(m.start(), m.end(), f"{m.group(1)}.{m.group(2)}", "structural.edition", 0.95, "版の番号は「5.2版」の形")
             for m in _EDITION.finditer(text)]
 
@@ -199,6 +255,8 @@ def list_markers(text: str, lexicon: Lexicon | None = None) -> list[Candidate]:
     >>> [c.after for c in list_markers("次の対策を実施すること。\\nー入力者の識別\\n一記録の確定")]
     ['－', '－']
     """
+    if "\n" not in text and text[:1] not in "ー一—―‐":
+        return []
     listed = "\n－" in text or "\nー" in text
     out = []
     for m in _LINE_START_DASH.finditer(text):
@@ -214,12 +272,15 @@ def bracket_spaces(text: str, lexicon: Lexicon | None = None) -> list[Candidate]
     >>> [(c.start, c.after) for c in bracket_spaces("( 第三者委託 )")]
     [(1, ''), (7, '')]
     """
+    if " " not in text:
+        return []
     return [Candidate(m.start(), m.end(), "", "structural.bracket", 0.9, "括弧の内側の空白") for m in _BRACKET_SPACE.finditer(text)]
 
 
 _OPENERS = {"(": ")", "（": "）", "「": "」", "『": "』", "【": "】", "[": "]"}
 _CLOSERS = {close: open_ for open_, close in _OPENERS.items()}
 _FAMILY = {**{c: "(" for c in "()（）"}, **{c: c for c in "「『【["}, **{c: _CLOSERS[c] for c in "」』】]"}}
+_BRACKET = re.compile("[" + re.escape("".join(_OPENERS) + "".join(_CLOSERS)) + "]")
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _LIST_ENTRY = re.compile(r"^[－・][ ]*")
 _LIST_GOES_ON = re.compile(r"並びに|及び|又は|若しくは")
@@ -247,7 +308,8 @@ def scan_brackets(line: str) -> Brackets:
     (((0, 7),), (3, 10))
     """
     pairs, crossed, lone, unclosed, stack = [], [], [], [], []
-    for i, ch in enumerate(line):
+    for m in _BRACKET.finditer(line):
+        i, ch = m.start(), m.group()
         if ch in _OPENERS:
             stack.append(i)
         elif ch in _CLOSERS:
@@ -284,6 +346,8 @@ def brackets(text: str, lexicon: Lexicon | None = None) -> list[Candidate]:
     >>> brackets("(ただし、「TLS暗号設定ガイドライン」を参照)")
     []
     """
+    if not _BRACKET.search(text):
+        return []
     out = []
     for offset, line in _lines(text):
         found = scan_brackets(line)
@@ -327,6 +391,8 @@ def sentence_end(text: str, lexicon: Lexicon | None = None) -> list[Candidate]:
     >>> [c.after for c in sentence_end("その結果の報告を求めると。")]
     ['こと']
     """
+    if "ると。" not in text and "すと。" not in text and "うと。" not in text:
+        return []
     return [Candidate(m.start(), m.end(), "こと", "structural.sentence-end", 0.9, "文末の「ると。」は「ること。」の「こ」が落ちたもの")
             for m in _DROPPED_KO.finditer(text)]
 
@@ -390,14 +456,16 @@ def lexical(text: str, lexicon: Lexicon) -> list[Candidate]:
     the term beside other words).
     """
     found: list[Candidate] = []
-    anchors = _anchors(text, lexicon)  # the terms with two characters standing together in the text
+    anchors = _near_anchors(text, lexicon)  # the terms a span of the text may be a near-miss of
     latin_words = [(m.start(), m.end()) for m in _LATIN_WORD.finditer(text)] if lexicon.latin else []
-    for t in sorted({*anchors, *(lexicon.latin if latin_words else ())}):
+    for t in sorted({*anchors, *_near_latin([text[start:end] for start, end in latin_words], lexicon)}):
         term = lexicon.terms[t]
         latin = t in lexicon.latin
-        budget = 1 if len(term) <= 6 else 2 if len(term) <= 11 else 3
+        budget = _budget(term)
+        # for a ``replace_only`` term, a span starting otherwise than the term (or a character OCR confuses
+        # with its first) has an edit at its start that OCR does not make: it would fail below, so is not measured
         windows = ([(start, end) for start, end in latin_words if abs(end - start - len(term)) <= budget] if latin
-                   else _windows(len(text), term, budget, anchors[t]))
+                   else _windows(text, term, budget, anchors[t], lexicon.shapes[t][3]))
         exact_ends = [at + len(term) for at in _find_all(text, term)]  # ascending, and so are the starts
         if exact_ends and t in lexicon.replace_only:
             # where the term stands read right, only a span as long as it can pass (every edit known: a confused
@@ -424,6 +492,29 @@ def lexical(text: str, lexicon: Lexicon) -> list[Candidate]:
             confidence, why = _lexical_confidence(span, term, ops)
             found.append(Candidate(start, end, term, "lexical", confidence, f"語彙「{term}」に近い（{why}）"))
     return _best_per_span(found)
+
+
+def _near_latin(words: list[str], lexicon: Lexicon) -> list[int]:
+    """The Latin terms (by index) within their budget of one of ``words`` (a text's whole Latin words):
+    every distance in one C call; the others are not measured. A word with no letter is passed by where
+    no Latin term has as many other characters as a near-miss of it must keep (``Lexicon.latin_lettered``).
+
+    >>> lexicon = load_lexicon()
+    >>> [lexicon.terms[t] for t in _near_latin(["eberos", "5.2"], lexicon)]
+    ['Kerberos']
+    """
+    if lexicon.latin_lettered:
+        words = [word for word in words if _LETTER.search(word)]
+    if not words or not lexicon.latin:
+        return []
+    order = sorted(lexicon.latin)
+    distances = process.cdist([lexicon.terms[t] for t in order], words, scorer=Levenshtein.distance, score_cutoff=3)
+    return [t for t, row in zip(order, distances) if row.min() <= _budget(lexicon.terms[t])]
+
+
+def _budget(term: str) -> int:
+    """The edits a near-miss of ``term`` may have: 1 up to 6 characters, 2 up to 11, else 3."""
+    return 1 if len(term) <= 6 else 2 if len(term) <= 11 else 3
 
 
 def _overlaps_exact(exact_ends: list[int], length: int, start: int, end: int) -> bool:
@@ -479,22 +570,75 @@ def _find_all(text: str, sub: str) -> Iterable[int]:
         at = text.find(sub, at + 1)
 
 
-def _anchors(text: str, lexicon: Lexicon) -> dict[int, list[int]]:
-    """For each term that has two characters standing together in ``text``: where the term would
-    start if those two were its own (one pass over the text's pairs)."""
-    found: dict[int, list[int]] = {}
-    pairs = lexicon.pairs
-    for p in range(len(text) - 1):
-        for t, i in pairs.get(text[p:p + 2], ()):
-            found.setdefault(t, []).append(p - i)
-    return found
+def _near_anchors(text: str, lexicon: Lexicon) -> dict[int, list[int]]:
+    """For each term a span of ``text`` may be a near-miss of: where the term would start if two
+    characters standing together in the text were its own. A term is measured only where this cheap
+    test, which never says no where ``lexical`` would find a candidate, says it may be near:
+
+    - A span within ``budget`` edits of a term keeps one of ``budget + 1`` pieces of it intact
+      (``Lexicon.keys``; each edit touches one piece at most), at most ``budget`` characters from its
+      place; a term too short for pieces of two characters keeps one of its pairs, as ``_windows`` asks.
+      One pass of an automaton finds every key in the text.
+    - A span within ``budget`` edits of a term (``L`` long) shares at least ``L - budget`` characters
+      with it, in order, and lies within ``budget`` of where the key puts the term's start and is no
+      longer than ``L + budget``: the text around that start must share as many (one C call a start).
+    - A near-miss of a term whose near-misses are confused pairs replaced one for one
+      (``Lexicon.replace_only``) starts with the term's first character or one OCR confuses with it (any
+      other edit at its start is one ``lexical`` refuses): one must stand within ``budget`` of the start.
+    - Where such a term stands read right, that start is left out, unless the term is nearly itself
+      shifted by a few characters (``Lexicon.self_shifts``): every span there overlaps the term read
+      right, by the same length, and would pass only as such a shift.
+
+    >>> lexicon = load_lexicon()
+    >>> [lexicon.terms[t] for t in _near_anchors("保存作業の作業", lexicon)], list(_near_anchors("保守作業の作業", lexicon))
+    (['保守作業'], [])
+    """
+    placed: dict[int, set[int]] = {}
+    for end, hits in lexicon.keys.iter(text):
+        for t, back in hits:
+            if t in placed:
+                placed[t].add(end - back)
+            else:
+                placed[t] = {end - back}
+    similarity = LCSseq.similarity
+    shapes = lexicon.shapes
+    near = {}
+    for t, starts in placed.items():
+        term, budget, alone, first = shapes[t]
+        right_here = alone and term in text
+        reach, need = len(term) + budget, len(term) - budget
+        for at in starts:
+            if right_here and at >= 0 and text.startswith(term, at):
+                continue
+            left = at - budget if at > budget else 0
+            if first and first.isdisjoint(text[left:at + budget + 1]):
+                continue
+            if similarity(term, text[left:at + reach + budget], score_cutoff=need):
+                near[t] = _pair_starts(text, term)
+                break
+    return near
 
 
-def _windows(length: int, term: str, budget: int, starts: list[int]) -> list[tuple[int, int]]:
-    """Spans of a text (``length`` long) that may be ``term`` misread, around where two characters of
-    the term stand together (``starts``: where the term would start). A span within ``budget`` edits
-    of the term keeps at least len(term) − 1 − 2·budget of its pairs, each at most ``budget`` from
-    its place: starts with fewer such pairs around them are skipped (they would fail the distance)."""
+def _pair_starts(text: str, term: str) -> list[int]:
+    """Where ``term`` would start if two characters standing together in ``text`` were its own.
+
+    >>> _pair_starts("保存作業の作業", "保守作業")
+    [0, 3]
+    """
+    return sorted(at - i for i in range(len(term) - 1) for at in _find_all(text, term[i:i + 2]))
+
+
+def _windows(text: str, term: str, budget: int, starts: list[int], first: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
+    """Spans of ``text`` that may be ``term`` misread, around where two characters of the term stand
+    together (``starts``: where the term would start). A span within ``budget`` edits of the term keeps
+    at least len(term) − 1 − 2·budget of its pairs, each at most ``budget`` from its place: starts with
+    fewer such pairs around them are skipped (they would fail the distance). With ``first``, only the
+    spans starting with one of those characters.
+
+    >>> _windows("保存作業の", "保守作業", 1, [0, 0], frozenset("保"))
+    [(0, 3), (0, 4), (0, 5)]
+    """
+    length = len(text)
     need = max(1, len(term) - 1 - 2 * budget)
     if need > 1:  # too few pairs anywhere: no ``need`` of them within 2·budget of each other
         if len(starts) < need:
@@ -507,10 +651,12 @@ def _windows(length: int, term: str, budget: int, starts: list[int]) -> list[tup
         for start in range(at - budget, at + budget + 1):
             around[start] = around.get(start, 0) + 1
     sizes = [size for size in range(len(term) - budget, len(term) + budget + 1) if size > 0]
-    return [(start, start + size) for start in sorted(start for start, pairs in around.items() if pairs >= need and start >= 0)
+    return [(start, start + size) for start in sorted(start for start, pairs in around.items()
+                                                      if pairs >= need and 0 <= start < length and (not first or text[start] in first))
             for size in sizes if start + size <= length]
 
 
+_LETTER = re.compile("[A-Za-z]")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]*")  # where a Latin term (three or more characters) is looked for: whole words
 
 
@@ -563,9 +709,9 @@ _SUDACHI_PIECE = 4000  # characters; SudachiPy refuses input over ~49 KB of UTF-
 OOV_COST = 10000  # what an out-of-vocabulary word adds to a text's cost: about two unlikely words
 
 
-@dataclass(frozen=True)
-class Morpheme:
-    """A word as Sudachi (mode C) reads it, with its place in the text."""
+class Morpheme(NamedTuple):
+    """A word as Sudachi (mode C) reads it, with its place in the text (a named tuple: thousands are
+    made per edition, and a frozen dataclass costs several times as much to make)."""
 
     surface: str
     pos: tuple[str, ...]  # part of speech, 6 fields: 助詞 格助詞 * * * *; the last is the conjugated form
@@ -583,18 +729,39 @@ def _pieces(text: str) -> Iterable[tuple[int, str]]:
         offset += len(line)
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """Sudachi's reading of a text: its words, the cost of the reading, and which word starts and which
+    ends at each offset."""
+
+    morphemes: tuple[Morpheme, ...]
+    cost: int
+    starting: dict[int, int]
+    ending: dict[int, int]
+
+
+_POS: dict[int, tuple[str, ...]] = {}  # Sudachi's part-of-speech id → its six fields, made once
+
+
 @functools.lru_cache(maxsize=16384)
-def _analyse(text: str) -> tuple[tuple[Morpheme, ...], int]:
+def _analyse(text: str) -> Analysis:
     from .index.analysis import sudachi
 
     tokenizer, _ = sudachi()
-    morphemes, cost = [], 0
+    morphemes: list[Morpheme] = []
+    starting: dict[int, int] = {}
+    ending: dict[int, int] = {}
+    cost = 0
     for offset, piece in _pieces(text):
         found = tokenizer.tokenize(piece)
         cost += found.get_internal_cost()
-        morphemes += [Morpheme(m.surface(), tuple(m.part_of_speech()), m.dictionary_form(), offset + m.begin(), offset + m.end(), m.is_oov())
-                      for m in found]
-    return tuple(morphemes), cost
+        for m in found:
+            pos_id = m.part_of_speech_id()
+            pos = _POS.get(pos_id) or _POS.setdefault(pos_id, tuple(m.part_of_speech()))
+            start, end = offset + m.begin(), offset + m.end()
+            starting[start] = ending[end] = len(morphemes)
+            morphemes.append(Morpheme(m.surface(), pos, m.dictionary_form(), start, end, m.is_oov()))
+    return Analysis(tuple(morphemes), cost, starting, ending)
 
 
 def morphemes(text: str) -> tuple[Morpheme, ...]:
@@ -603,7 +770,7 @@ def morphemes(text: str) -> tuple[Morpheme, ...]:
     >>> [(m.surface, m.pos[0]) for m in morphemes("等にに応じて")]
     [('等', '接尾辞'), ('に', '助詞'), ('に', '助詞'), ('応じ', '動詞'), ('て', '助詞')]
     """
-    return _analyse(text)[0]
+    return _analyse(text).morphemes
 
 
 def language_cost(text: str) -> int:
@@ -613,8 +780,8 @@ def language_cost(text: str) -> int:
     >>> language_cost("利用方法等に応じて") < language_cost("利用方法等にに応じて")
     True
     """
-    found, cost = _analyse(text)
-    return cost + OOV_COST * sum(1 for m in found if m.oov)
+    analysis = _analyse(text)
+    return analysis.cost + OOV_COST * sum(1 for m in analysis.morphemes if m.oov)
 
 
 @dataclass(frozen=True)
@@ -658,26 +825,56 @@ def parse_faults(text: str) -> list[Fault]:
     found = morphemes(text)
     faults = []
     for i, m in enumerate(found):
-        before = found[i - 1] if i else None
-        after = found[i + 1:i + 4]
-        if m.oov and not m.surface.isascii():
-            faults.append(Fault("unknown-word", m.start, m.end, (m,)))
-        if _particle(m) and before and _particle(before) and before.surface in _CASE_OR_BINDING \
-                and (m.surface in _NEVER_AFTER_ANOTHER or m.surface == before.surface):
-            faults.append(Fault("particles", before.start, m.end, (before, m)))
-        if _particle(m) and m.pos[1] in ("格助詞", "係助詞") and (before is None or before.surface in _LINE_STARTS):
-            faults.append(Fault("particle-first", m.start, m.end, (m,)))
-        if m.pos[5].startswith("意志推量形") and m.surface.endswith("よう") and after and after[0].surface not in ("と", "。", "か", "」", "\n") \
-                and not _particle(after[0]):
-            verb = (before, m) if m.pos[0] == "助動詞" and before else (m,)
-            faults.append(Fault("volitional", verb[0].start, m.end, verb))
-        if m.surface.endswith("的") and m.pos[2] == "形状詞可能" and len(after) >= 3 and after[0].surface == "の" \
-                and after[1].pos[2] == "サ変可能" and after[2].lemma == "する":
-            faults.append(Fault("teki-no", after[0].start, after[0].end, (m, after[0])))
+        if m.oov or m.pos[0] == "助詞" or m.surface.endswith(("よう", "的")):  # a word no fault can be at is passed by
+            faults += _faults_at(found, i)
     for offset, line in _lines(text):
         if not scan_brackets(line).balanced:
             faults.append(Fault("brackets", offset, offset + len(line)))
     return faults
+
+
+def _faults_at(found: tuple[Morpheme, ...], i: int) -> list[Fault]:
+    """The word faults ``parse_faults`` finds at ``found[i]`` (the words before and after it as context)."""
+    m = found[i]
+    before = found[i - 1] if i else None
+    surface, pos = m.surface, m.pos
+    faults = []
+    if m.oov and not surface.isascii():
+        faults.append(Fault("unknown-word", m.start, m.end, (m,)))
+    if pos[0] == "助詞":
+        if before and before.surface in _CASE_OR_BINDING and _particle(before) \
+                and (surface in _NEVER_AFTER_ANOTHER or surface == before.surface):
+            faults.append(Fault("particles", before.start, m.end, (before, m)))
+        if pos[1] in ("格助詞", "係助詞") and (before is None or before.surface in _LINE_STARTS):
+            faults.append(Fault("particle-first", m.start, m.end, (m,)))
+    if surface.endswith("よう") and pos[5].startswith("意志推量形") and i + 1 < len(found) \
+            and found[i + 1].surface not in ("と", "。", "か", "」", "\n") and not _particle(found[i + 1]):
+        verb = (before, m) if pos[0] == "助動詞" and before else (m,)
+        faults.append(Fault("volitional", verb[0].start, m.end, verb))
+    if surface.endswith("的") and pos[2] == "形状詞可能" and i + 3 < len(found) and found[i + 1].surface == "の" \
+            and found[i + 2].pos[2] == "サ変可能" and found[i + 3].lemma == "する":
+        faults.append(Fault("teki-no", found[i + 1].start, found[i + 1].end, (m, found[i + 1])))
+    return faults
+
+
+def _repairable_faults(text: str) -> list[Fault]:
+    """``parse_faults`` of the kinds ``grammar`` repairs, in its order, looked for only at the words
+    where ``_MAY_NEED_REPAIR_AT`` says one can be (every place, overlapping ones too): the particle
+    after a particle or a line start, the word ending in 「よう」 or in 「的」 before 「の」.
+
+    >>> [f.kind for f in _repairable_faults("等にに応じて、も使用された場合")] == [f.kind for f in parse_faults("等にに応じて、も使用された場合")]
+    True
+    """
+    places = [(m.lastgroup, m.start()) for m in _MAY_NEED_REPAIR_AT.finditer(text)]
+    if _LINE_OPENER.match(text):
+        places.append(("starts", -1))
+    if not places:
+        return []
+    analysis = _analyse(text)
+    found, starting, ending = analysis.morphemes, analysis.starting, analysis.ending
+    words = {starting.get(at + 1) if kind == "starts" else ending.get(at + 1 if kind == "teki" else at + 2) for kind, at in places}
+    return [f for i in sorted(words - {None}) if found[i].pos[0] == "助詞" or found[i].surface.endswith(("よう", "的"))
+            for f in _faults_at(found, i) if f.kind in _REPAIRS]
 
 
 def _clause(text: str, start: int, end: int, reach: int = 20) -> tuple[int, int]:
@@ -711,6 +908,17 @@ SET_PHRASES = ("とともに", "について", "に対して", "に関して", "
 PAIRED_ADVERBS = {"もし": ("場合", "ば", "たら", "なら")}
 
 
+# Where a fault of a kind ``grammar`` repairs can be, by the characters of the words concerned (the words
+# of a reading lie side by side): two particles (「にに」「もに」); a particle opening a clause (Sudachi's
+# case and binding particles begin with kana, full or half width, or are one of five old kanji: every
+# CJK ideograph was tried alone and before a kana); a volitional 「…よう」; 「…的の」. A text with none
+# of these is not read by Sudachi for ``grammar``; in one with some, only the words there are looked at.
+_PARTICLE_FIRST = "[\u3041-\u30ff\uff66-\uff9f乃之乎廼歟]"
+_MAY_NEED_REPAIR_AT = re.compile(  # one character each, what follows looked ahead at: every place is found
+    rf"(?P<starts>[がをにへはも](?=[がをに])|へ(?=へ)|は(?=は)|も(?=も)|[、。\n－・](?={_PARTICLE_FIRST}))|(?P<you>よ(?=う))|(?P<teki>的(?=の))")
+_LINE_OPENER = re.compile(_PARTICLE_FIRST)  # at the text's start
+
+
 def grammar(text: str, lexicon: Lexicon | None = None) -> list[Candidate]:
     """Doubled or dropped kana and particles where the sentence no longer parses: for each fault that
     ``parse_faults`` finds, the one repair of its kind, kept only if ``repairs_fault`` says the clause
@@ -728,7 +936,7 @@ def grammar(text: str, lexicon: Lexicon | None = None) -> list[Candidate]:
     '内部監査を定期的に実施すること。ここにある。ののしる。'
     """
     out = []
-    for fault in parse_faults(text):
+    for fault in _repairable_faults(text):  # a text with no place a repair could be is not read by Sudachi
         repair = _REPAIRS.get(fault.kind)
         candidate = repair(text, fault) if repair else None
         if candidate is not None and repairs_fault(text, candidate.start, candidate.end, candidate.after):
@@ -805,6 +1013,8 @@ def quoted_names(text: str, lexicon: Lexicon) -> list[Candidate]:
     >>> [c.after for c in quoted_names("における「サービ仕接連合開示」を利用", load_lexicon())]
     ['サービス仕様適合開示書']
     """
+    if "「" not in text:
+        return []
     from rapidfuzz import fuzz, process
 
     out = []
@@ -830,8 +1040,11 @@ STEPS: list[Step] = [radicals, section_numbers, edition_numbers, list_markers, b
 # --- applying steps ----------------------------------------------------------------------------------
 
 def correct_text(text: str, *, key: str = "", field_name: str = "text", lexicon: Lexicon | None = None,
-                 overrides: Overrides | None = None, steps: Iterable[Step] = STEPS) -> tuple[str, list[Correction]]:
+                 overrides: Overrides | None = None, steps: Iterable[Step] = STEPS,
+                 found: dict[tuple[Step, str], list[Candidate]] | None = None) -> tuple[str, list[Correction]]:
     """Run the steps over one text; return the corrected text and every correction made or proposed.
+    ``found`` keeps what each step found in each text it was given, for the other texts of the same run
+    that read alike (a step is a pure function of the text; what is decided of its finds depends on ``key``).
 
     >>> correct_text("経理層に報告し、52版の趣旨")[0]
     '経営層に報告し、5.2版の趣旨'
@@ -840,7 +1053,15 @@ def correct_text(text: str, *, key: str = "", field_name: str = "text", lexicon:
     overrides = overrides or Overrides()
     trail: list[Correction] = []
     for step in steps:
-        candidates = _best_per_span(step(text, lexicon))
+        if found is None:
+            candidates = step(text, lexicon)
+        elif (step, text) in found:
+            candidates = found[(step, text)]
+        else:
+            candidates = found[(step, text)] = step(text, lexicon)
+        if not candidates:
+            continue
+        candidates = _best_per_span(candidates)
         out, last = [], 0
         for c in candidates:
             before = text[c.start:c.end]
@@ -896,18 +1117,20 @@ def correct_rows(rows: list[TableRow], *, lexicon: Lexicon | None = None, overri
     """Correct every item and note of the rows in place (``text`` only); return the trail."""
     trail: list[Correction] = []
     seen: dict[tuple[str, str], tuple[str, list[Correction]]] = {}
+    found: dict[tuple[Step, str], list[Candidate]] = {}  # the same text under other numbers: each step runs once
     for row in rows:
         for item in row.items:
             cache_key = (item.id, item.text)
             if cache_key not in seen:  # one requirement read alike in many rows: one trail entry
-                seen[cache_key] = correct_text(item.text, key=item.id, lexicon=lexicon, overrides=overrides, steps=item_steps(item))
+                seen[cache_key] = correct_text(item.text, key=item.id, lexicon=lexicon, overrides=overrides, steps=item_steps(item),
+                                               found=found)
                 trail.extend(seen[cache_key][1])
             item.text = seen[cache_key][0]
         for note in row.notes:
             key = "note:" + "+".join(note.annotates)
             cache_key = (key, note.text)
             if cache_key not in seen:
-                seen[cache_key] = correct_text(note.text, key=key, field_name="note", lexicon=lexicon, overrides=overrides)
+                seen[cache_key] = correct_text(note.text, key=key, field_name="note", lexicon=lexicon, overrides=overrides, found=found)
                 trail.extend(seen[cache_key][1])
             note.text = seen[cache_key][0]
     return trail
@@ -978,6 +1201,8 @@ def consensus_candidates(base: str, readings: Iterable[tuple[str, int]], own: in
     out = []
     for (start, end), counter in sorted(votes.items()):
         faults, cost = _judge(base, start, end, base[start:end])
+        if not faults and max(counter.values()) < own + 2:
+            continue  # nothing to settle and no reading with the rows to outvote: the others need not be judged
         judged = sorted((len(f), c, -counter[after], after, f) for after in counter for f, c in [_judge(base, start, end, after)])
         rows = own + sum(counter.values())
         n, best_cost, minus, after, best_faults = judged[0]
@@ -1014,19 +1239,59 @@ def consensus(requirement: Requirement, *, copies: Iterable[str] = ()) -> list[C
     return trail
 
 
+def _compact(texts: list[str]) -> list[str]:
+    """The texts with each character replaced by its rank by frequency among them (1 the most frequent):
+    the same similarities, measured faster (rapidfuzz looks the first 255 characters up in an array).
+
+    >>> [[ord(c) for c in text] for text in _compact(["ab", "bb"])]
+    [[2, 1], [1, 1]]
+    """
+    table = {ord(c): rank for rank, (c, _) in enumerate(Counter(c for text in texts for c in text).most_common(), start=1)}
+    return [text.translate(table) for text in texts]
+
+
 def consensus_all(requirements: list[Requirement]) -> list[Correction]:
     """``consensus`` for every requirement, with the texts of the other requirements of its volume that
     are within the OCR noise of it as ``copies`` (the sample repeats rows under other numbers); each
     judged on the texts as they were before any of them changed."""
+    copies = noise_copies([(r.volume, r.text) for r in requirements])
+    trail = []
+    for requirement, same in zip(requirements, copies):
+        trail += consensus(requirement, copies=same)
+    return trail
+
+
+def noise_copies(texts: list[tuple[str, str]]) -> list[list[str]]:
+    """Given (volume, text) pairs, return for each the other texts of its volume within the OCR noise
+    (``fuzz.ratio`` ≥ ``NOISE``), in the order given. Every pair of a volume is measured once, in one C
+    call, and a pair too unlike in length to pass (the ratio is at most 200 · shorter ÷ both lengths)
+    not at all.
+
+    >>> noise_copies([("gov", "経営層に報告すること"), ("gov", "経理層に報告すること"), ("mgmt", "経営層に報告すること")])
+    [['経理層に報告すること'], ['経営層に報告すること'], []]
+    """
     from rapidfuzz import fuzz, process
 
-    texts = [r.text for r in requirements]
-    trail = []
-    for n, requirement in enumerate(requirements):
-        same_volume = {i: texts[i] for i, r in enumerate(requirements) if i != n and r.volume == requirement.volume}
-        copies = [text for text, _, _ in process.extract(texts[n], same_volume, scorer=fuzz.ratio, score_cutoff=NOISE, limit=None)]
-        trail += consensus(requirement, copies=copies)
-    return trail
+    by_volume: dict[str, list[int]] = {}
+    for n, (volume, _) in enumerate(texts):
+        by_volume.setdefault(volume, []).append(n)
+    pairs: list[tuple[int, int]] = []
+    for members in by_volume.values():
+        own = [texts[n][1] for n in members]
+        measured = _compact(own)
+        rows, cols = numpy.triu_indices(len(own), k=1)
+        lengths = numpy.array([len(text) for text in own], dtype=numpy.float64)
+        short, both = numpy.minimum(lengths[rows], lengths[cols]), lengths[rows] + lengths[cols]
+        alike = 200 * short >= NOISE * both - 1e-9
+        rows, cols = rows[alike], cols[alike]
+        scores = process.cpdist([measured[i] for i in rows], [measured[j] for j in cols], scorer=fuzz.ratio, score_cutoff=NOISE,
+                                dtype=numpy.float64)
+        pairs += [(members[int(rows[k])], members[int(cols[k])]) for k in numpy.flatnonzero(scores >= NOISE)]
+    near: list[set[int]] = [set() for _ in texts]
+    for i, j in pairs:
+        near[i].add(j)
+        near[j].add(i)
+    return [[texts[j][1] for j in sorted(found)] for found in near]
 
 
 # --- numbering ---------------------------------------------------------------------------------------

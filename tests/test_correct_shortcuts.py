@@ -1,0 +1,242 @@
+"""The correction's shortcuts never change what it finds.
+
+Each shortcut skips work where it can show the work would find nothing: ``lexical`` measures only the
+terms ``_near_anchors`` and ``_near_latin`` keep and only the spans starting the way a term's near-miss
+can; ``grammar`` reads only the words ``_MAY_NEED_REPAIR_AT`` points at; ``noise_copies`` measures a
+volume's pairs once and not those too unlike in length. Each test runs the plain way beside it (every
+term with a pair in the text measured, every word looked at, every pair measured with
+``process.extract`` as before) on texts drawn at random and on the sample's texts misread at random,
+and asks for the same result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import re
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from rapidfuzz import fuzz, process
+
+from pipeline import correct
+from pipeline.correct import CONFUSIONS, load_lexicon
+from pipeline.place import NOISE
+
+from .conftest import REPO
+
+LEXICON = load_lexicon()
+PAIRS = sorted(tuple(sorted(pair)) for pair in CONFUSIONS)
+PARTICLES = "がをにへはもとでのやか"
+KANA = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをんアイウエオカガキクケコサシスセソタダチツテトナバパビピフブプヘベペホボポマミムメモヤャユュヨョラリルレロワンー"
+KANJI = "情報医療管理安全技術的対策経営層企画運用委託事業者契約保守作業報告確認記録機器外部電子署名認証"
+PUNCTUATION = "、。\n－・「」()（）"
+
+
+def sample_texts() -> list[str]:
+    """The requirement texts of the sample, as extracted."""
+    lines = (REPO / "extracted" / "6.0" / "requirements.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["text"] for line in lines]
+
+
+def misread(text: str, rng: random.Random) -> str:
+    """``text`` with a few misreadings: a confused pair swapped, a character dropped or put in, a term
+    of the lexicon misread and put in."""
+    chars = list(text)
+    for _ in range(rng.randint(1, 5)):
+        at = rng.randrange(len(chars) + 1)
+        kind = rng.random()
+        if kind < 0.3 and at < len(chars):
+            for a, b in PAIRS:
+                if chars[at] in (a, b):
+                    chars[at] = b if chars[at] == a else a
+                    break
+        elif kind < 0.45:
+            chars.insert(at, rng.choice(KANA + KANJI + PARTICLES))
+        elif kind < 0.55 and at < len(chars):
+            del chars[at]
+        else:
+            chars[at:at] = misread_term(rng.choice(LEXICON.terms), rng)
+    return "".join(chars)
+
+
+def misread_term(term: str, rng: random.Random) -> list[str]:
+    chars = list(term)
+    at = rng.randrange(len(chars))
+    kind = rng.random()
+    if kind < 0.5:
+        partners = [b if chars[at] == a else a for a, b in PAIRS if chars[at] in (a, b)]
+        chars[at] = rng.choice(partners) if partners else rng.choice(KANA + KANJI)
+    elif kind < 0.75:
+        del chars[at]
+    else:
+        chars.insert(at, rng.choice(KANA + KANJI + "Il|"))
+    return chars
+
+
+# --- lexical -----------------------------------------------------------------------------------------
+
+def plain_lexicon():
+    """The lexicon with no start characters for its terms: ``_windows`` gives every span."""
+    lexicon = dataclasses.replace(LEXICON)
+    lexicon.__dict__["shapes"] = tuple((term, budget, alone, frozenset()) for term, budget, alone, _ in LEXICON.shapes)
+    return lexicon
+
+
+def every_pair_anchor(text: str, lexicon) -> dict[int, list[int]]:
+    """Every non-Latin term of three or more characters with two of its characters standing together in
+    ``text``: where it would start if those two were its own (no test of whether a span may be near)."""
+    found: dict[int, list[int]] = {}
+    for t, term in enumerate(lexicon.terms):
+        if len(term) >= 3 and not term.isascii():
+            for i in range(len(term) - 1):
+                at = text.find(term[i:i + 2])
+                while at >= 0:
+                    found.setdefault(t, []).append(at - i)
+                    at = text.find(term[i:i + 2], at + 1)
+    return found
+
+
+def plain_lexical(text: str) -> list:
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(correct, "_near_anchors", every_pair_anchor)
+        patched.setattr(correct, "_near_latin", lambda words, lexicon: sorted(lexicon.latin) if words else [])
+        return correct.lexical(text, plain_lexicon())
+
+
+def test_the_lexicons_shortcut_tables_are_right():
+    """``self_shifts``, ``shapes`` and ``latin_lettered`` say what their docstrings say, term by term."""
+    for t, (term, budget, alone, first) in enumerate(LEXICON.shapes):
+        assert budget == (1 if len(term) <= 6 else 2 if len(term) <= 11 else 3)
+        assert alone == (t in LEXICON.replace_only and not LEXICON.self_shifts[t])
+        if t in LEXICON.replace_only:
+            assert term[0] in first and all(c == term[0] or frozenset((c, term[0])) in CONFUSIONS for c in first)
+        else:
+            assert not first
+    assert LEXICON.self_shifts[LEXICON.terms.index("保守作業")] is False
+    assert not correct.Lexicon(("ーーー",)).shapes[0][2]  # 「ーーー」 shifted by one is itself: its near-misses may overlap it
+    assert correct.Lexicon(("A1.2.3.4",)).latin and not correct.Lexicon(("A1.2.3.4",)).latin_lettered  # a near-miss may be digits alone
+
+
+def test_lexical_finds_the_same_on_the_sample_misread_at_random():
+    rng = random.Random(20261126)
+    texts = sample_texts()
+    checked = found = 0
+    for text in texts + [misread(rng.choice(texts), rng) for _ in range(600)]:
+        fast = correct.lexical(text, LEXICON)
+        assert fast == plain_lexical(text), text
+        checked, found = checked + 1, found + len(fast)
+    assert checked > 600 and found > 300  # the misreadings did give it something to find
+
+
+pieces = st.one_of(
+    st.sampled_from(LEXICON.terms),
+    st.builds(lambda term, seed: "".join(misread_term(term, random.Random(seed))), st.sampled_from(LEXICON.terms), st.integers(0, 10**6)),
+    st.text(alphabet=KANA + KANJI + PARTICLES, min_size=1, max_size=6),
+    st.text(alphabet="ABCEIKMPRSTVlo0123456789.-|", min_size=1, max_size=8),
+    st.sampled_from(list(PUNCTUATION) + [" "]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(pieces, max_size=12).map("".join))
+@example("1Psecの設定、2SMS認証")  # Latin near-misses starting with a digit
+def test_lexical_finds_the_same_on_random_texts(text):
+    assert correct.lexical(text, LEXICON) == plain_lexical(text)
+
+
+def test_a_term_nearly_itself_shifted_keeps_its_starts_where_it_stands():
+    """「ハハハ」 shifted by one is itself: 「ハハパ」 overlapping it is a near-miss of it, found both ways."""
+    lexicon = correct.Lexicon(("ハハハ",))
+    assert lexicon.self_shifts == {0: True} and not lexicon.shapes[0][2]
+    assert [(c.start, c.end) for c in correct.lexical("ハハハパ", lexicon)] == [(1, 4)]
+
+
+# --- grammar -----------------------------------------------------------------------------------------
+
+def repairable(text: str) -> list:
+    return [f for f in correct.parse_faults(text) if f.kind in correct._REPAIRS]
+
+
+def misread_grammar(text: str, rng: random.Random) -> str:
+    """``text`` with particles doubled or put in, a 「る」 or 「し」 dropped, the misreadings ``grammar`` repairs."""
+    chars = list(text)
+    for _ in range(rng.randint(1, 4)):
+        at = rng.randrange(len(chars) + 1)
+        kind = rng.random()
+        if kind < 0.5:
+            chars.insert(at, rng.choice(PARTICLES))
+        elif kind < 0.7:
+            chars[at:at] = ["、", rng.choice(PARTICLES)]
+        elif chars and kind < 0.9:
+            drop = [i for i, c in enumerate(chars) if c in "るし"]
+            if drop:
+                del chars[rng.choice(drop)]
+        else:
+            chars[at:at] = list(rng.choice(["的の実施する", "講じよう", "ことも"]))
+    return "".join(chars)
+
+
+def test_grammar_looks_at_the_same_words_on_the_sample_misread_at_random():
+    rng = random.Random(11)
+    texts = sample_texts()
+    found = 0
+    for text in texts + [misread(rng.choice(texts), rng) for _ in range(200)] + [misread_grammar(rng.choice(texts), rng) for _ in range(400)]:
+        fast = correct._repairable_faults(text)
+        assert fast == repairable(text), text
+        found += len(fast)
+    assert found > 100  # the misreadings did give it faults to find
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.text(alphabet=KANA + KANJI + PARTICLES + PUNCTUATION + "ｦﾄﾆﾉﾍﾓﾝ乃之", min_size=1, max_size=5),
+                          st.sampled_from(["よう", "的の", "にに", "もに", "、も", "講じよう", "定期的の実施する", "することもに"])),
+                max_size=10).map("".join))
+@example("モ6告含こ")  # Sudachi reads a katakana 「モ」 opening a text as a binding particle
+@example("セッショ\n－ン乗っ取り")  # and 「ン」 after a list marker as a case particle
+def test_grammar_looks_at_the_same_words_on_random_texts(text):
+    assert correct._repairable_faults(text) == repairable(text)
+    if not correct._MAY_NEED_REPAIR_AT.search(text) and not correct._LINE_OPENER.match(text):
+        assert correct.grammar(text) == []
+
+
+@pytest.mark.slow
+def test_every_particle_sudachi_can_open_a_clause_with_is_looked_for():
+    """Sudachi's case and binding particles, as they can stand right after 「、」「。」 or a line start, all
+    begin with a character ``_PARTICLE_FIRST`` has: every CJK ideograph and every kana is tried alone
+    and before each of a few kana."""
+    opener = re.compile(correct._PARTICLE_FIRST)
+    kana = [chr(c) for c in (*range(0x3041, 0x3097), *range(0x30a1, 0x30fb), *range(0xff66, 0xff9e))]
+    ideographs = [chr(c) for c in (*range(0x3400, 0x4dc0), *range(0x4e00, 0xa000), *range(0xf900, 0xfb00))]
+    missed = set()
+    for c in kana + ideographs:
+        for text in (f"情報を管理し、{c}使用する", f"{c}は使用する", f"管理する。{c}の", *(f"管理し、{c}{k}使用" for k in "をにはのてとも")):
+            for fault in correct.parse_faults(text):
+                if fault.kind == "particle-first" and not opener.match(fault.words[0].surface):
+                    missed.add(fault.words[0].surface)
+    assert not missed
+
+
+# --- consensus ---------------------------------------------------------------------------------------
+
+def plain_copies(texts: list[tuple[str, str]]) -> list[list[str]]:
+    """Each text's copies measured against every other text of its volume, one ``process.extract`` each."""
+    out = []
+    for n, (volume, text) in enumerate(texts):
+        others = {i: other for i, (v, other) in enumerate(texts) if i != n and v == volume}
+        out.append([texts[i][1] for _, _, i in sorted(process.extract(text, others, scorer=fuzz.ratio, score_cutoff=NOISE, limit=None),
+                                                         key=lambda hit: hit[2])])
+    return out
+
+
+def test_noise_copies_are_those_measured_one_by_one():
+    rng = random.Random(5)
+    lines = (REPO / "extracted" / "6.0" / "requirements.jsonl").read_text(encoding="utf-8").splitlines()
+    texts = [(r["volume"], r["text"]) for r in map(json.loads, lines)]
+    texts += [(volume, misread(text, rng)) for volume, text in rng.sample(texts, 40)]  # copies within the noise, and some not
+    texts += [(volume, text[: len(text) * 3 // 4]) for volume, text in rng.sample(texts, 20)]  # near the length bound
+    fast, plain = correct.noise_copies(texts), plain_copies(texts)
+    assert fast == plain
+    assert sum(map(len, fast)) > 40

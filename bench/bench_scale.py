@@ -777,8 +777,8 @@ def floors(results: list[dict], pdf: dict | None, args) -> tuple[list[str], list
             missed.append("correct")
         afresh = [(r["factor"], r["afresh"]["seconds"]) for r in results if "seconds" in r.get("afresh", {})]
         if afresh:
-            print("       with every edition's texts new to Sudachi, correct ÷ ingest…link: "
-                  + ", ".join(f"{f}× {a.get('correct', 0) / sum(a.values()):.0%}" for f, a in afresh) + " (not a floor: see README)")
+            out.append("       with every edition's texts new to Sudachi, correct ÷ ingest…link: "
+                       + ", ".join(f"{f}× {a.get('correct', 0) / sum(a.values()):.0%}" for f, a in afresh) + " (not a floor: see README)")
     if pdf:
         big = pdf["runs"].get(f"{pdf['repeats']}×", {})
         if big and not big["ours"]["rc"]:
@@ -875,7 +875,6 @@ def main() -> None:
             pdf = got if kind == "PDF" else pdf
             print_pdf(kind, got)
 
-        lines, missed = floors(results, pdf, args)
         lines, missed = floors(results, pdf, args)
         print("\n=== floors ===")
         print("\n".join(lines))

@@ -1239,17 +1239,6 @@ def consensus(requirement: Requirement, *, copies: Iterable[str] = ()) -> list[C
     return trail
 
 
-def _compact(texts: list[str]) -> list[str]:
-    """The texts with each character replaced by its rank by frequency among them (1 the most frequent):
-    the same similarities, measured faster (rapidfuzz looks the first 255 characters up in an array).
-
-    >>> [[ord(c) for c in text] for text in _compact(["ab", "bb"])]
-    [[2, 1], [1, 1]]
-    """
-    table = {ord(c): rank for rank, (c, _) in enumerate(Counter(c for text in texts for c in text).most_common(), start=1)}
-    return [text.translate(table) for text in texts]
-
-
 def consensus_all(requirements: list[Requirement]) -> list[Correction]:
     """``consensus`` for every requirement, with the texts of the other requirements of its volume that
     are within the OCR noise of it as ``copies`` (the sample repeats rows under other numbers); each
@@ -1278,13 +1267,12 @@ def noise_copies(texts: list[tuple[str, str]]) -> list[list[str]]:
     pairs: list[tuple[int, int]] = []
     for members in by_volume.values():
         own = [texts[n][1] for n in members]
-        measured = _compact(own)
         rows, cols = numpy.triu_indices(len(own), k=1)
         lengths = numpy.array([len(text) for text in own], dtype=numpy.float64)
         short, both = numpy.minimum(lengths[rows], lengths[cols]), lengths[rows] + lengths[cols]
         alike = 200 * short >= NOISE * both - 1e-9
         rows, cols = rows[alike], cols[alike]
-        scores = process.cpdist([measured[i] for i in rows], [measured[j] for j in cols], scorer=fuzz.ratio, score_cutoff=NOISE,
+        scores = process.cpdist([own[i] for i in rows], [own[j] for j in cols], scorer=fuzz.ratio, score_cutoff=NOISE,
                                 dtype=numpy.float64)
         pairs += [(members[int(rows[k])], members[int(cols[k])]) for k in numpy.flatnonzero(scores >= NOISE)]
     near: list[set[int]] = [set() for _ in texts]

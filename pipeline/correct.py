@@ -137,6 +137,12 @@ class Lexicon:
         return frozenset(t for t, term in enumerate(self.terms) if len(term) >= 3 and term.isascii())
 
     @functools.cached_property
+    def latin_terms(self) -> tuple[list[int], list[str], numpy.ndarray]:
+        """The Latin terms' indexes in order, the terms, and their budgets: one ``cdist`` row per term."""
+        order = sorted(self.latin)
+        return order, [self.terms[t] for t in order], numpy.array([_budget(self.terms[t]) for t in order])
+
+    @functools.cached_property
     def latin_lettered(self) -> bool:
         """Whether a word must have a letter to be a near-miss of a Latin term: every Latin term has fewer
         characters other than letters than a span within its budget shares with it (``len - budget``)."""
@@ -507,9 +513,9 @@ def _near_latin(words: list[str], lexicon: Lexicon) -> list[int]:
         words = [word for word in words if _LETTER.search(word)]
     if not words or not lexicon.latin:
         return []
-    order = sorted(lexicon.latin)
-    distances = process.cdist([lexicon.terms[t] for t in order], words, scorer=Levenshtein.distance, score_cutoff=3)
-    return [t for t, row in zip(order, distances) if row.min() <= _budget(lexicon.terms[t])]
+    order, terms, budgets = lexicon.latin_terms
+    nearest = process.cdist(terms, words, scorer=Levenshtein.distance, score_cutoff=3).min(axis=1)
+    return [order[k] for k in numpy.flatnonzero(nearest <= budgets)]
 
 
 def _budget(term: str) -> int:

@@ -465,13 +465,12 @@ def lexical(text: str, lexicon: Lexicon) -> list[Candidate]:
     anchors = _near_anchors(text, lexicon)  # the terms a span of the text may be a near-miss of
     latin_words = [(m.start(), m.end()) for m in _LATIN_WORD.finditer(text)] if lexicon.latin else []
     for t in sorted({*anchors, *_near_latin([text[start:end] for start, end in latin_words], lexicon)}):
-        term = lexicon.terms[t]
+        term, budget, _, first = lexicon.shapes[t]
         latin = t in lexicon.latin
-        budget = _budget(term)
         # for a ``replace_only`` term, a span starting otherwise than the term (or a character OCR confuses
         # with its first) has an edit at its start that OCR does not make: it would fail below, so is not measured
         windows = ([(start, end) for start, end in latin_words if abs(end - start - len(term)) <= budget] if latin
-                   else _windows(text, term, budget, anchors[t], lexicon.shapes[t][3]))
+                   else _windows(text, term, budget, anchors[t], first))
         exact_ends = [at + len(term) for at in _find_all(text, term)]  # ascending, and so are the starts
         if exact_ends and t in lexicon.replace_only:
             # where the term stands read right, only a span as long as it can pass (every edit known: a confused

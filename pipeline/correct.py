@@ -27,7 +27,7 @@ import csv
 import functools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -734,15 +734,60 @@ def _pieces(text: str) -> Iterable[tuple[int, str]]:
         offset += len(line)
 
 
-@dataclass(frozen=True)
-class Analysis:
-    """Sudachi's reading of a text: its words, the cost of the reading, and which word starts and which
-    ends at each offset."""
+class Analysis(Sequence):
+    """Sudachi's reading of a text: its words (a sequence of ``Morpheme``, each made when first asked
+    for: ``grammar`` looks at a few words of most texts), the cost of the reading, and which word starts
+    and which ends at each offset."""
 
-    morphemes: tuple[Morpheme, ...]
-    cost: int
-    starting: dict[int, int]
-    ending: dict[int, int]
+    def __init__(self, text: str):
+        from .index.analysis import sudachi
+
+        tokenizer, _ = sudachi()
+        self.cost = 0
+        self.starting: dict[int, int] = {}
+        self.ending: dict[int, int] = {}
+        self._read: list[tuple[int, object]] = []  # (offset, Sudachi's MorphemeList) of each piece
+        self._first: list[int] = []  # the index of each piece's first word
+        self._made: dict[int, Morpheme] = {}
+        count = 0
+        for offset, piece in _pieces(text):
+            found = tokenizer.tokenize(piece)
+            self.cost += found.get_internal_cost()
+            self._read.append((offset, found))
+            self._first.append(count)
+            for m in found:  # the words of a piece lie side by side: each ends where the next begins
+                start = offset + m.begin()
+                if count > self._first[-1]:
+                    self.ending[start] = count - 1
+                self.starting[start] = count
+                count += 1
+            if count > self._first[-1]:
+                self.ending[offset + len(piece)] = count - 1
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(self._count))]
+        if i < 0:
+            i += self._count
+        if not 0 <= i < self._count:
+            raise IndexError(i)
+        made = self._made.get(i)
+        if made is None:
+            piece = bisect.bisect_right(self._first, i) - 1
+            offset, found = self._read[piece]
+            m = found[i - self._first[piece]]
+            pos_id = m.part_of_speech_id()
+            pos = _POS.get(pos_id) or _POS.setdefault(pos_id, tuple(m.part_of_speech()))
+            made = self._made[i] = Morpheme(m.surface(), pos, m.dictionary_form(), offset + m.begin(), offset + m.end(), m.is_oov())
+        return made
+
+    @functools.cached_property
+    def morphemes(self) -> tuple[Morpheme, ...]:
+        return tuple(self[i] for i in range(self._count))
 
 
 _POS: dict[int, tuple[str, ...]] = {}  # Sudachi's part-of-speech id → its six fields, made once
@@ -750,23 +795,7 @@ _POS: dict[int, tuple[str, ...]] = {}  # Sudachi's part-of-speech id → its six
 
 @functools.lru_cache(maxsize=16384)
 def _analyse(text: str) -> Analysis:
-    from .index.analysis import sudachi
-
-    tokenizer, _ = sudachi()
-    morphemes: list[Morpheme] = []
-    starting: dict[int, int] = {}
-    ending: dict[int, int] = {}
-    cost = 0
-    for offset, piece in _pieces(text):
-        found = tokenizer.tokenize(piece)
-        cost += found.get_internal_cost()
-        for m in found:
-            pos_id = m.part_of_speech_id()
-            pos = _POS.get(pos_id) or _POS.setdefault(pos_id, tuple(m.part_of_speech()))
-            start, end = offset + m.begin(), offset + m.end()
-            starting[start] = ending[end] = len(morphemes)
-            morphemes.append(Morpheme(m.surface(), pos, m.dictionary_form(), start, end, m.is_oov()))
-    return Analysis(tuple(morphemes), cost, starting, ending)
+    return Analysis(text)
 
 
 def morphemes(text: str) -> tuple[Morpheme, ...]:
@@ -838,7 +867,7 @@ def parse_faults(text: str) -> list[Fault]:
     return faults
 
 
-def _faults_at(found: tuple[Morpheme, ...], i: int) -> list[Fault]:
+def _faults_at(found: Sequence[Morpheme], i: int) -> list[Fault]:
     """The word faults ``parse_faults`` finds at ``found[i]`` (the words before and after it as context)."""
     m = found[i]
     before = found[i - 1] if i else None
@@ -870,13 +899,14 @@ def _repairable_faults(text: str) -> list[Fault]:
     >>> [f.kind for f in _repairable_faults("等にに応じて、も使用された場合")] == [f.kind for f in parse_faults("等にに応じて、も使用された場合")]
     True
     """
-    places = [(m.lastgroup, m.start()) for m in _MAY_NEED_REPAIR_AT.finditer(text)]
-    if _LINE_OPENER.match(text):
+    places = [("starts" if m.lastgroup == "opens" else m.lastgroup, m.start()) for m in _MAY_NEED_REPAIR_AT.finditer(text)
+              if m.lastgroup != "opens" or _may_open_with_particle(text, m.end())]
+    if _may_open_with_particle(text, 0):
         places.append(("starts", -1))
     if not places:
         return []
-    analysis = _analyse(text)
-    found, starting, ending = analysis.morphemes, analysis.starting, analysis.ending
+    found = _analyse(text)
+    starting, ending = found.starting, found.ending
     words = {starting.get(at + 1) if kind == "starts" else ending.get(at + 1 if kind == "teki" else at + 2) for kind, at in places}
     return [f for i in sorted(words - {None}) if found[i].pos[0] == "助詞" or found[i].surface.endswith(("よう", "的"))
             for f in _faults_at(found, i) if f.kind in _REPAIRS]
@@ -913,15 +943,58 @@ SET_PHRASES = ("とともに", "について", "に対して", "に関して", "
 PAIRED_ADVERBS = {"もし": ("場合", "ば", "たら", "なら")}
 
 
+# Every case and binding particle (格助詞, 係助詞) of Sudachi's dictionary, as it is written there: a
+# word Sudachi reads as one at a place is one of these in the text as Sudachi reads it (``as_read``),
+# for it never makes an unknown word a particle. Checked against every entry of the installed
+# dictionary by a slow test.
+CLAUSE_PARTICLES = (
+    "-", "~", "−", "〜", "から", "が", "が〜", "がぁ", "こそ", "じぁ", "じゃ", "じゃ〜", "じゃぁ", "じゃあ", "じゃア", "じゃー",
+    "ぞ", "たぁ", "たあ", "ちゃ", "ぢや", "ぢやア", "っから", "っと", "で", "で〜", "でぇ", "でー", "と", "とぉ", "とて", "とォ",
+    "に", "にぃ", "にて", "にゃ", "にゃぁ", "にゃあ", "にー", "の", "は", "はー", "ば", "へ", "も", "も〜", "もー", "や", "やあ",
+    "よ", "より", "を", "をば", "ん", "ゝ", "カラ", "ッから", "ッと", "デ", "ト", "ニ", "ノ", "ヘ", "モ", "ヨリ", "ヲ", "ン", "ヶ",
+    "乃", "之", "乎", "廼", "歟")
+_READ_AHEAD = 8  # characters: the longest particle is 3 as Sudachi reads it, and a half-width kana with its mark is 2
+_PLAIN = "\u3041-\u3096\u30a1-\u30fa\u4e00-\u9fff"  # kana and kanji that Sudachi reads as themselves
+_MARKS = "\u3099-\u309c\uff9e\uff9f"  # voiced-sound marks, which Sudachi joins to the kana before them (「てﾞ」 is 「で」)
+_PARTICLE_FIRSTS = "".join(sorted({particle[0] for particle in CLAUSE_PARTICLES}))
+# What may begin a particle: a character one begins with, any other that Sudachi may read as something
+# else, or one before a voiced-sound mark. Where a plain kana or kanji no particle begins with stands, none does.
+_MAY_BEGIN_PARTICLE = rf"[{re.escape(_PARTICLE_FIRSTS)}]|[^{_PLAIN}]|.[{_MARKS}]"
 # Where a fault of a kind ``grammar`` repairs can be, by the characters of the words concerned (the words
-# of a reading lie side by side): two particles (「にに」「もに」); a particle opening a clause (Sudachi's
-# case and binding particles begin with kana, full or half width, or are one of five old kanji: every
-# CJK ideograph was tried alone and before a kana); a volitional 「…よう」; 「…的の」. A text with none
-# of these is not read by Sudachi for ``grammar``; in one with some, only the words there are looked at.
-_PARTICLE_FIRST = "[\u3041-\u30ff\uff66-\uff9f乃之乎廼歟]"
+# of a reading lie side by side): two particles (「にに」「もに」); a particle opening a clause; a
+# volitional 「…よう」; 「…的の」. A text with none of these is not read by Sudachi for ``grammar``; in
+# one with some, only the words there are looked at.
 _MAY_NEED_REPAIR_AT = re.compile(  # one character each, what follows looked ahead at: every place is found
-    rf"(?P<starts>[がをにへはも](?=[がをに])|へ(?=へ)|は(?=は)|も(?=も)|[、。\n－・](?={_PARTICLE_FIRST}))|(?P<you>よ(?=う))|(?P<teki>的(?=の))")
-_LINE_OPENER = re.compile(_PARTICLE_FIRST)  # at the text's start
+    rf"(?P<starts>[がをにへはも](?=[がをに])|へ(?=へ)|は(?=は)|も(?=も))|(?P<opens>[、。\n－・](?={_MAY_BEGIN_PARTICLE}))"
+    r"|(?P<you>よ(?=う))|(?P<teki>的(?=の))")
+_MAY_BEGIN_PARTICLE_AT = re.compile(_MAY_BEGIN_PARTICLE)
+_BEFORE_MARK = re.compile(rf".[{_MARKS}]")
+
+
+def _may_open_with_particle(text: str, at: int) -> bool:
+    """Whether the word Sudachi reads at ``text[at]`` can be a case or binding particle: the text there,
+    as Sudachi reads it, begins with one.
+
+    >>> _may_open_with_particle("、も使用", 1), _may_open_with_particle("、その", 1), _may_open_with_particle("、ﾃﾞｰﾀ", 1)
+    (True, False, True)
+    """
+    if not _MAY_BEGIN_PARTICLE_AT.match(text, at):
+        return False
+    if not _BEFORE_MARK.match(text, at) and not _may_read_as_particle_first(text[at]):
+        return False
+    from .index.analysis import as_read
+
+    return as_read(text[at:at + _READ_AHEAD]).startswith(CLAUSE_PARTICLES)
+
+
+@functools.lru_cache(maxsize=None)
+def _may_read_as_particle_first(char: str) -> bool:
+    """Whether Sudachi reads ``char`` (with no voiced-sound mark after it) as a character a particle
+    begins with, or as nothing (then what follows decides)."""
+    from .index.analysis import as_read
+
+    read = as_read(char)
+    return not read or read[0] in _PARTICLE_FIRSTS
 
 
 def grammar(text: str, lexicon: Lexicon | None = None) -> list[Candidate]:

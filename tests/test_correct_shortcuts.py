@@ -194,30 +194,48 @@ def test_grammar_looks_at_the_same_words_on_the_sample_misread_at_random():
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.one_of(st.text(alphabet=KANA + KANJI + PARTICLES + PUNCTUATION + "ｦﾄﾆﾉﾍﾓﾝ乃之", min_size=1, max_size=5),
-                          st.sampled_from(["よう", "的の", "にに", "もに", "、も", "講じよう", "定期的の実施する", "することもに"])),
+@given(st.lists(st.one_of(st.text(alphabet=KANA + KANJI + PARTICLES + PUNCTUATION + "ｦﾄﾆﾉﾍﾓﾝﾃﾞﾀﾞ乃之～〜-", min_size=1, max_size=5),
+                          st.sampled_from(["よう", "的の", "にに", "もに", "、も", "講じよう", "定期的の実施する", "することもに", "1日～3日"])),
                 max_size=10).map("".join))
 @example("モ6告含こ")  # Sudachi reads a katakana 「モ」 opening a text as a binding particle
 @example("セッショ\n－ン乗っ取り")  # and 「ン」 after a list marker as a case particle
+@example("、ﾃﾞ確認")  # a half-width 「ﾃﾞ」 is 「デ」 to Sudachi
 def test_grammar_looks_at_the_same_words_on_random_texts(text):
     assert correct._repairable_faults(text) == repairable(text)
-    if not correct._MAY_NEED_REPAIR_AT.search(text) and not correct._LINE_OPENER.match(text):
+    if not correct._MAY_NEED_REPAIR_AT.search(text) and not correct._may_open_with_particle(text, 0):
         assert correct.grammar(text) == []
 
 
 @pytest.mark.slow
+def test_the_clause_particles_are_those_of_the_installed_dictionary():
+    """``CLAUSE_PARTICLES`` is every case and binding particle among the entries of Sudachi's dictionary,
+    and Sudachi makes no unknown word a particle (its ``unk.def``)."""
+    from pathlib import Path
+
+    import sudachipy
+    from sudachipy import Dictionary
+
+    entries = {m.surface() for m in Dictionary().entries() if m.part_of_speech()[:2] in (("助詞", "格助詞"), ("助詞", "係助詞"))}
+    assert entries == set(correct.CLAUSE_PARTICLES)
+    unknown = (Path(sudachipy.__file__).parent / "resources" / "unk.def").read_text(encoding="utf-8").splitlines()
+    assert unknown and not [line for line in unknown if "助詞" in line]
+
+
+@pytest.mark.slow
 def test_every_particle_sudachi_can_open_a_clause_with_is_looked_for():
-    """Sudachi's case and binding particles, as they can stand right after 「、」「。」 or a line start, all
-    begin with a character ``_PARTICLE_FIRST`` has: every CJK ideograph and every kana is tried alone
-    and before each of a few kana."""
-    opener = re.compile(correct._PARTICLE_FIRST)
+    """Wherever Sudachi reads a case or binding particle right after 「、」「。」, a list marker or a line
+    start, ``_may_open_with_particle`` says it can: every CJK ideograph, every kana (full and half width)
+    and every symbol and full-width form is tried alone and before each of a few kana."""
     kana = [chr(c) for c in (*range(0x3041, 0x3097), *range(0x30a1, 0x30fb), *range(0xff66, 0xff9e))]
     ideographs = [chr(c) for c in (*range(0x3400, 0x4dc0), *range(0x4e00, 0xa000), *range(0xf900, 0xfb00))]
+    symbols = [chr(c) for c in (*range(0x21, 0x7f), *range(0x2010, 0x2070), *range(0x2190, 0x2200), *range(0x2500, 0x2600),
+                                *range(0x3001, 0x3040), *range(0xff01, 0xff66))]
     missed = set()
-    for c in kana + ideographs:
-        for text in (f"情報を管理し、{c}使用する", f"{c}は使用する", f"管理する。{c}の", *(f"管理し、{c}{k}使用" for k in "をにはのてとも")):
+    for c in kana + ideographs + symbols:
+        for text in (f"情報を管理し、{c}使用する", f"{c}は使用する", f"管理する。{c}の", f"管理する\n－{c}の",
+                     *(f"管理し、{c}{k}使用" for k in "をにはのてとも")):
             for fault in correct.parse_faults(text):
-                if fault.kind == "particle-first" and not opener.match(fault.words[0].surface):
+                if fault.kind == "particle-first" and not correct._may_open_with_particle(text, fault.start):
                     missed.add(fault.words[0].surface)
     assert not missed
 

@@ -15,14 +15,36 @@ _CHUNK = 8000
 _local = threading.local()
 
 
+def _dictionary():
+    dictionary = getattr(_local, "dictionary", None)
+    if dictionary is None:
+        from sudachipy import Dictionary
+
+        dictionary = _local.dictionary = Dictionary()
+    return dictionary
+
+
 def sudachi():
     """(mode C tokenizer, mode A), loaded once per thread on first use."""
     tokenizer = getattr(_local, "tokenizer", None)
     if tokenizer is None:
-        from sudachipy import Dictionary, SplitMode
+        from sudachipy import SplitMode
 
-        tokenizer = _local.tokenizer = (Dictionary().tokenizer(mode=SplitMode.C), SplitMode.A)
+        tokenizer = _local.tokenizer = (_dictionary().tokenizer(mode=SplitMode.C), SplitMode.A)
     return tokenizer
+
+
+def as_read(text: str) -> str:
+    """Given a text, return it as Sudachi matches it against its dictionary (its input normalization:
+    half-width kana made full width, Latin letters lower case, and the like).
+
+    >>> as_read("ﾃﾞｰﾀ－ＡＢＣ～")
+    'データ-abc~'
+    """
+    normalizer = getattr(_local, "normalizer", None)
+    if normalizer is None:
+        normalizer = _local.normalizer = _dictionary().text_normalizer()
+    return normalizer.normalize(text)
 
 
 def words(text: str) -> list[str]:

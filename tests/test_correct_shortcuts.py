@@ -193,6 +193,19 @@ def test_grammar_looks_at_the_same_words_on_the_sample_misread_at_random():
     assert found > 100  # the misreadings did give it faults to find
 
 
+def test_words_made_when_first_asked_for_are_those_sudachi_read():
+    """``Analysis`` keeps Sudachi's reading and makes a word when first asked for: made after other texts
+    were read, the words are those made at once, and the offsets index them."""
+    texts = sample_texts()[:60] + ["等にに応じて\n、も使用" * 3, "a" * 9000 + "、も"]  # several lines; a line in pieces
+    later = [correct.Analysis(text) for text in texts]
+    for text, analysis in zip(texts, later):
+        at_once = correct.Analysis(text).morphemes
+        assert analysis.morphemes == at_once and len(analysis) == len(at_once)
+        assert analysis.starting == {m.start: i for i, m in enumerate(at_once)}
+        assert analysis.ending == {m.end: i for i, m in enumerate(at_once)}
+        assert "".join(m.surface for m in at_once) == text
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.one_of(st.text(alphabet=KANA + KANJI + PARTICLES + PUNCTUATION + "ｦﾄﾆﾉﾍﾓﾝﾃﾞﾀﾞ乃之～〜-", min_size=1, max_size=5),
                           st.sampled_from(["よう", "的の", "にに", "もに", "、も", "講じよう", "定期的の実施する", "することもに", "1日～3日"])),

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import re
 
 import pytest
 from hypothesis import example, given, settings

@@ -140,12 +140,26 @@ def index_into(folder: Path, *, timings: Timings | None = None, previous: Path |
         return build_index(load_requirements(folder), folder)
 
 
-def site_into(out_dir: Path, site_dir: Path, config: Path, *, timings: Timings | None = None) -> Path:
+def site_into(out_dir: Path, site_dir: Path, config: Path, *, timings: Timings | None = None, previous: Path | None = None) -> None:
+    """The site of ``out_dir`` into ``site_dir``, updated from ``previous`` (the last site) where it can be."""
     from .site import build_site
 
     timings = timings or Timings()
     with timings.stage("site"):
-        return build_site(out_dir, site_dir, config=config)
+        rendered = build_site(out_dir, site_dir, config=config, previous=previous)
+    if rendered is not None:
+        timings.notes.append(f"サイトは変わった {len(rendered)} ページだけ作り直しました（ほかは前のサイトから。すべて作り直すには --force）")
+
+
+def updatable_site(site_dir: Path, config: Path) -> Path | None:
+    """``site_dir`` if it is a whole site made by this code and this mkdocs.yml (whatever its data):
+    the new site can then be made from it, page by page."""
+    from .inputs import read_inputs, site_inputs
+
+    last, now = read_inputs(site_dir), site_inputs(config, "")
+    if not last or not (site_dir / "index.html").is_file() or any(last.get(k) != now[k] for k in ("code", "config")):
+        return None
+    return site_dir
 
 
 @contextmanager
@@ -228,8 +242,9 @@ def build(raw_dir: Path, out_dir: Path, site_dir: Path, config: Path, *, timings
         else:
             data, stamp = out_dir, todo.stamp
             timings.notes.append("抽出結果と索引は変わらないので、サイトだけ作り直しました")
+        last = None if force else updatable_site(site_dir, config)
         site = tx.stage(site_dir)
-        site_into(data, site, config, timings=timings)
+        site_into(data, site, config, timings=timings, previous=last)
         write_inputs(site, site_inputs(config, stamp))
         tx.commit(stamp)
     return outputs

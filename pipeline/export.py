@@ -684,12 +684,15 @@ def write(edition: Edition, formats, folder: Path) -> list[Path]:
     return written
 
 
-def write_downloads(out_dir: Path, site_dir: Path) -> list[Path]:
-    """The site's downloads: every format of every edition into ``site/downloads/<edition>/``."""
+def write_downloads(out_dir: Path, site_dir: Path, *, editions: list[str] | None = None) -> list[Path]:
+    """The site's downloads: every format of every edition (or of those in ``editions``) into
+    ``site/downloads/<edition>/``."""
     from .store import edition_folders
 
     written = []
     for folder in edition_folders(out_dir):
+        if editions is not None and folder.name not in editions:
+            continue
         written += write(load(out_dir, folder.name), FORMATS, site_dir / DOWNLOADS_DIR / folder.name)
     return written
 

@@ -28,6 +28,8 @@ from .errors import SiteError, describe_os_error
 from .link import related_map
 from .sitediff import diff_page, diff_path, edition_diffs, load_sections, switcher, version_lines
 from .sitesearch import OVERRIDES, add_search_terms, copy_scripts, write_search_data
+from .siteupdate import (changed_editions, changed_pages, html_path, make_record, merge_search_index, read_record, start_from,
+                         with_beside, write_record)
 from .model import CIRCLED, PLACEMENTS, VOLUME_NAMES, VOLUMES, Correlation, Requirement, Unplaced, section_key
 from .store import (CORRECTIONS, REPORT, SECTIONS, edition_folders, load_correlations, load_requirements, load_unplaced,
                     read_jsonl)
@@ -957,12 +959,14 @@ def literal_preview(text: str) -> str:
     return "".join(part if i % 2 else part.replace("<", "&lt;").replace(">", "&gt;") for i, part in enumerate(parts))
 
 
-def harden_site(site_dir: Path) -> dict[str, int]:
-    """Give every built page its Content-Security-Policy <meta> and make the search previews literal.
-    Returns page → number of inline scripts the policy blocks there (none when every source string
-    was escaped); those are also logged."""
+def harden_site(site_dir: Path, *, only: set[str] | None = None) -> dict[str, int]:
+    """Give every built page (or those in ``only``, site paths: the others have theirs) its
+    Content-Security-Policy <meta> and make the search previews literal. Returns page → number of
+    inline scripts the policy blocks there (none when every source string was escaped); those are also logged."""
     blocked = {}
-    for path in sorted(site_dir.rglob("*.html")):
+    pages = (sorted(site_dir.rglob("*.html")) if only is None
+             else [site_dir / page for page in sorted(only) if page.endswith(".html") and (site_dir / page).is_file()])
+    for path in pages:
         rel_path = path.relative_to(site_dir).as_posix()
         policy = content_security_policy(rel_path)
         page = path.read_text(encoding="utf-8")
@@ -991,21 +995,29 @@ class _CollectWarnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def build_site(out_dir: Path, site_dir: Path, *, config: Path) -> Path:
+def build_site(out_dir: Path, site_dir: Path, *, config: Path, previous: Path | None = None) -> list[str] | None:
     """Generate the pages and build them with mkdocs (strict) into ``site_dir``, a new empty folder
     that the caller swaps into place (``commit``); the Markdown goes to a sibling folder, removed after.
 
     What does not come from mkdocs (search data, permalink stubs, downloads: ``build_beside``) is
-    made at the same time by another Python process, into a second sibling folder, and moved in after."""
+    made at the same time by another Python process, into a second sibling folder, and moved in after.
+
+    With ``previous`` (the last site, made by the same code and mkdocs.yml), where the navigation is
+    the same, only the pages whose Markdown changed are rendered and only the changed editions'
+    downloads made; the rest is copied from it (``siteupdate``). Returns those pages (Markdown paths)
+    then, else None (the site was built whole)."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
+    from mkdocs.structure.files import get_files
 
     if not config.is_file():
         raise SiteError(f"{config}: mkdocs の設定ファイルがありません（--config で mkdocs.yml を指定してください）")
     handler = _CollectWarnings()
     logger = logging.getLogger("mkdocs")
     logger.addHandler(handler)
+    quiet = _DirtyBuildNotice()
+    logging.getLogger("mkdocs.commands.build").addFilter(quiet)
     docs = site_dir.with_name(site_dir.name + ".docs")
     beside = site_dir.with_name(site_dir.name + ".beside")
     try:
@@ -1013,54 +1025,78 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path) -> Path:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
         nav = generate_docs(out_dir, docs)
+        record = make_record(docs, nav, out_dir)
+        last = read_record(previous) if previous is not None else None
+        last_index = previous / "search" / "search_index.json" if previous is not None else None
+        update = last is not None and last.nav == record.nav and last_index.is_file()
+        if update:
+            start_from(previous, site_dir, docs, last, record)
         try:
             cfg = load_config(str(config), docs_dir=str(docs), site_dir=str(site_dir), nav=nav, strict=True)
             cfg.theme.dirs.insert(0, str(OVERRIDES))  # the search scripts before the theme's bundle
         except (MkDocsException, SystemExit) as exc:
             detail = handler.messages[-1] if handler.messages else str(exc)
             raise SiteError(f"{config}: mkdocs の設定が読めません: {detail}") from None
-        side = Beside(out_dir, beside)  # starts now: mkdocs and it run side by side
+        side = Beside(out_dir, beside, downloads=changed_editions(last, record) if update else None)  # starts now
+        rendered = {html_path(page) for page in changed_pages(last, record)} | set(cfg.theme.static_templates) if update else None
         try:
             try:
-                mkdocs_build(cfg)
+                mkdocs_build(cfg, dirty=update)
             except (MkDocsException, SystemExit) as exc:
                 detail = handler.messages[-1] if handler.messages else str(exc)
                 raise SiteError(f"{site_dir}: サイトを作れませんでした: {detail}") from None
-            add_search_terms(site_dir / "search" / "search_index.json")
-            harden_site(site_dir)
+            index = site_dir / "search" / "search_index.json"
+            add_search_terms(index)
+            if update:
+                merge_search_index(index, last_index, [f.url for f in get_files(cfg).documentation_pages()], rendered)
+            harden_site(site_dir, only=rendered)
             permalinks = side.result()
         finally:
             side.stop()
         check_permalinks(site_dir, permalinks)
+        record = with_beside(record, beside)
         move_into(beside, site_dir)
+        write_record(site_dir, record)
     finally:
         logger.removeHandler(handler)
+        logging.getLogger("mkdocs.commands.build").removeFilter(quiet)
         shutil.rmtree(docs, ignore_errors=True)
         shutil.rmtree(beside, ignore_errors=True)
-    return site_dir
+    return changed_pages(last, record) if update else None
 
 
-def build_beside(out_dir: Path, folder: Path) -> dict[str, str]:
+class _DirtyBuildNotice(logging.Filter):
+    """mkdocs warns that a dirty build may leave links stale, which strict mode counts as a failure:
+    ``build_site`` updates only where the navigation, and so every link, is as in the last build."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "'dirty' build" not in record.getMessage()
+
+
+def build_beside(out_dir: Path, folder: Path, downloads: list[str] | None = None) -> dict[str, str]:
     """What the site has besides mkdocs's pages, into ``folder`` (laid out as the site): the search
-    data, the permalink stubs (with their Content-Security-Policy) and every edition's downloads
-    (``site/downloads/<edition>/``: what the ダウンロード lists link). Returns stub → the page it leads to."""
+    data, the permalink stubs (with their Content-Security-Policy) and the downloads of every edition
+    (or of those in ``downloads``) into ``site/downloads/<edition>/`` (what the ダウンロード lists
+    link). Returns stub → the page it leads to."""
     from .export import write_downloads
 
     write_search_data(out_dir, folder)
     permalinks = write_permalinks(out_dir, folder)
-    write_downloads(out_dir, folder)
+    write_downloads(out_dir, folder, editions=downloads)
     harden_site(folder)
     return permalinks
 
 
 def _beside_main(argv: list[str]) -> int:
-    """``python -m pipeline.site OUT FOLDER``: ``build_beside``; stub → page into FOLDER/.permalinks.json.
-    A failure is one line on stderr (what ``Beside.result`` raises), exit 2."""
+    """``python -m pipeline.site OUT FOLDER [EDITION,…]``: ``build_beside`` (the downloads of the editions
+    listed, if a list is given); stub → page into FOLDER/.permalinks.json. A failure is one line on
+    stderr (what ``Beside.result`` raises), exit 2."""
     from .errors import GuidelineKBError
 
-    out_dir, folder = map(Path, argv)
+    out_dir, folder = Path(argv[0]), Path(argv[1])
+    downloads = [name for name in argv[2].split(",") if name] if len(argv) > 2 else None
     try:
-        permalinks = build_beside(out_dir, folder)
+        permalinks = build_beside(out_dir, folder, downloads)
     except GuidelineKBError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -1079,14 +1115,15 @@ class Beside:
     """``build_beside`` in a child Python process (``python -m pipeline.site OUT FOLDER``), started at
     once; ``result()`` waits for it. A child, not a thread: its work (openpyxl, JSON) holds the GIL."""
 
-    def __init__(self, out_dir: Path, folder: Path):
+    def __init__(self, out_dir: Path, folder: Path, downloads: list[str] | None = None):
         import os
         import subprocess
 
         self.folder = folder
         root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline.site", str(out_dir), str(folder)], env=env,
+        editions = [] if downloads is None else [",".join(downloads)]
+        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline.site", str(out_dir), str(folder), *editions], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def result(self) -> dict[str, str]:

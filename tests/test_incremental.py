@@ -135,3 +135,61 @@ def test_a_failure_in_the_process_beside_mkdocs_is_one_line_and_the_site_stays(t
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert snapshot(tmp_path / "site") == before
     assert not [p.name for p in tmp_path.iterdir() if ".staging-" in p.name]
+
+
+def relative(folder):
+    """Every file of a site, path under it → bytes, but the commit's own token."""
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.name != ".commit-token"}
+
+
+def test_one_edition_changed_the_site_is_updated_page_by_page_and_is_the_site_made_whole(two, tmp_path_factory, monkeypatch):
+    """mkdocs renders only the pages whose Markdown changed (6.0's table is copied, not rendered: its time
+    stays), and the site is, byte for byte, the one a whole build of the same sources makes."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # the home page shows the build's date
+    build(two)
+    table = two / "site" / "6.0" / "table.html"
+    kept = (table.read_bytes(), table.stat().st_mtime_ns)
+    source = two / "raw" / "6.1" / "correlation-table-v6.0.ocr.txt"
+    source.write_text(source.read_text(encoding="utf-8").replace("窓口の設置等の対策を行うこと。", "苦情受付窓口を設置すること。"), encoding="utf-8")
+    _, timings = build(two)
+    notes = [note for note in timings.notes if "ページだけ作り直しました" in note]
+    rendered = int(notes[0].split("変わった ")[1].split(" ")[0]) if notes else None
+    assert rendered is not None and 0 < rendered < 10, timings.notes  # of some 60 pages
+    assert (table.read_bytes(), table.stat().st_mtime_ns) == kept
+    assert "苦情受付窓口を設置すること" in (two / "site" / "6.1" / "gov" / "1.html").read_text(encoding="utf-8")
+    whole = tmp_path_factory.mktemp("whole")
+    shutil.copytree(two / "raw", whole / "raw")
+    shutil.copy(two / "mkdocs.yml", whole / "mkdocs.yml")
+    build(whole)
+    assert relative(two / "site") == relative(whole / "site")
+
+
+def test_an_edition_removed_the_site_is_made_whole(two):
+    """The navigation changed: every page would change, so the site is built whole, without the edition."""
+    build(two)
+    shutil.rmtree(two / "raw" / "6.1")
+    _, timings = build(two)
+    assert not any("ページだけ作り直しました" in note for note in timings.notes)
+    assert not (two / "site" / "6.1").exists() and not (two / "site" / "downloads" / "6.1").exists()
+    assert (two / "site" / "6.0" / "gov" / "1.html").is_file()
+
+
+def test_an_update_that_fails_leaves_the_site_as_it_was(two, monkeypatch):
+    """The update works on a copy of the last site: a failure after mkdocs wrote its pages changes nothing."""
+    from pipeline import site as site_module
+    from pipeline.errors import SiteError
+
+    build(two)
+    before = snapshot(two / "site")
+    source = two / "raw" / "6.1" / "correlation-table-v6.0.ocr.txt"
+    source.write_text(source.read_text(encoding="utf-8").replace("窓口の設置等の対策を行うこと。", "苦情受付窓口を設置すること。"), encoding="utf-8")
+
+    def fail(*args, **kwargs):
+        raise SiteError("試験: 検索索引を合わせられませんでした")
+
+    monkeypatch.setattr(site_module, "merge_search_index", fail)
+    with pytest.raises(SiteError):
+        build(two)
+    assert snapshot(two / "site") == before
+    assert not [p.name for p in two.iterdir() if ".staging-" in p.name]

@@ -1,0 +1,146 @@
+"""Updating the last site instead of building it whole, when only some pages' Markdown changed.
+
+mkdocs has no partial build, but it has a "dirty" one: into a folder holding the last build, it renders
+only the pages whose Markdown is newer than their HTML. ``site.build_site`` uses it when the last site
+was made by the same code and mkdocs.yml (``build.build`` checks) and has the same navigation: a page
+then shows nothing that changed but its own Markdown, so every other page would come out of a whole
+build byte for byte as it is. The steps here:
+
+- ``make_record``: each page's Markdown digest, the navigation's, each edition's data digest and the
+  files made beside mkdocs (search data, permalink stubs); kept in the site as ``pages.json``.
+- ``start_from``: the last site copied into the new folder (copies, not links: mkdocs writes its files
+  in place, and the last site must stay as it is until the commit); the Markdown of the pages that did
+  not change dated back, so mkdocs passes them by; what is gone or made again removed.
+- ``merge_search_index``: the dirty build's search index holds only the pages it rendered; the other
+  pages' entries come from the last site's index, in the order a whole build gives them.
+
+Before: site/ of editions 6.0 and 6.1; 6.1's source changed → after: 6.1's pages, the home page (it
+shows the data's stamp) and 6.1's downloads made again; 6.0's pages copied as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .store import edition_folders
+
+RECORD = "pages.json"
+DOWNLOADS = "downloads"
+
+
+@dataclass(frozen=True)
+class SiteRecord:
+    """What a site was made from, page by page: ``pages`` Markdown path (under docs/) → digest; ``nav``
+    the navigation's digest; ``editions`` edition → digest of its extracted files; ``beside`` the files
+    made beside mkdocs other than downloads (site paths)."""
+
+    nav: str
+    pages: dict[str, str]
+    editions: dict[str, str]
+    beside: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"nav": self.nav, "pages": dict(sorted(self.pages.items())), "editions": dict(sorted(self.editions.items())),
+                "beside": sorted(self.beside)}
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def html_path(markdown: str) -> str:
+    """The page mkdocs makes of a Markdown file (``use_directory_urls: false``).
+
+    >>> html_path("6.0/gov/1.md"), html_path("index.md")
+    ('6.0/gov/1.html', 'index.html')
+    """
+    return markdown[: -len(".md")] + ".html"
+
+
+def make_record(docs: Path, nav: list, out_dir: Path) -> SiteRecord:
+    """The record of the pages in ``docs``, the ``nav`` given to mkdocs and the editions of ``out_dir``."""
+    pages = {p.relative_to(docs).as_posix(): _digest(p.read_bytes()) for p in docs.rglob("*.md")}
+    editions = {}
+    for folder in edition_folders(out_dir):
+        digest = hashlib.sha256()
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        editions[folder.name] = digest.hexdigest()[:16]
+    return SiteRecord(_digest(json.dumps(nav, ensure_ascii=False, sort_keys=True).encode()), pages, editions)
+
+
+def with_beside(record: SiteRecord, beside: Path) -> SiteRecord:
+    """``record`` with the files of ``beside`` (the folder made beside mkdocs), its downloads left out."""
+    files = tuple(sorted(p.relative_to(beside).as_posix() for p in beside.rglob("*")
+                         if p.is_file() and p.relative_to(beside).parts[0] != DOWNLOADS))
+    return replace(record, beside=files)
+
+
+def read_record(site_dir: Path) -> SiteRecord | None:
+    try:
+        raw = json.loads((site_dir / RECORD).read_text(encoding="utf-8"))
+        return SiteRecord(raw["nav"], dict(raw["pages"]), dict(raw["editions"]), tuple(raw["beside"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_record(site_dir: Path, record: SiteRecord) -> None:
+    (site_dir / RECORD).write_text(json.dumps(record.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def changed_pages(old: SiteRecord, new: SiteRecord) -> list[str]:
+    """The Markdown pages of ``new`` that ``old`` did not have or had otherwise.
+
+    >>> changed_pages(SiteRecord("n", {"a.md": "1", "b.md": "2"}, {}), SiteRecord("n", {"a.md": "1", "b.md": "3", "c.md": "4"}, {}))
+    ['b.md', 'c.md']
+    """
+    return sorted(page for page, digest in new.pages.items() if old.pages.get(page) != digest)
+
+
+def changed_editions(old: SiteRecord, new: SiteRecord) -> list[str]:
+    return sorted(name for name, digest in new.editions.items() if old.editions.get(name) != digest)
+
+
+def start_from(previous: Path, site_dir: Path, docs: Path, old: SiteRecord, new: SiteRecord) -> None:
+    """Make ``site_dir`` the last site (``previous``) ready for a dirty build of the pages in ``docs``:
+    copied with its files' times; each unchanged page's Markdown dated back (mkdocs renders a page only
+    if its Markdown is newer than its HTML); the pages no longer made, the files made beside mkdocs
+    (made again) and the downloads of the editions changed or gone, removed."""
+    shutil.copytree(previous, site_dir, dirs_exist_ok=True)
+    for page, digest in new.pages.items():
+        if old.pages.get(page) == digest:
+            os.utime(docs / page, (0, 0))
+    for page in old.pages.keys() - new.pages.keys():
+        (site_dir / html_path(page)).unlink(missing_ok=True)
+    for path in old.beside:
+        (site_dir / path).unlink(missing_ok=True)
+    for edition in old.editions:
+        if old.editions[edition] != new.editions.get(edition):
+            shutil.rmtree(site_dir / DOWNLOADS / edition, ignore_errors=True)
+
+
+def merge_search_index(index: Path, previous: Path, order: list[str], rendered: set[str]) -> None:
+    """Complete the dirty build's search ``index`` (entries of the pages it ``rendered`` only) with the
+    other pages' entries from the last site's index (``previous``); pages in ``order`` (page URLs in
+    the order mkdocs builds them, which is the order of a whole build's index).
+
+    Before: index = [b.html], previous = [a.html, a.html#x, b.html (old)], order = [a.html, b.html] →
+    after: index = [a.html, a.html#x, b.html].
+    """
+    new = json.loads(index.read_text(encoding="utf-8"))
+    old = json.loads(previous.read_text(encoding="utf-8"))
+
+    def by_page(docs: list[dict]) -> dict[str, list[dict]]:
+        grouped: dict[str, list[dict]] = {}
+        for doc in docs:
+            grouped.setdefault(doc["location"].split("#", 1)[0], []).append(doc)
+        return grouped
+
+    made, kept = by_page(new["docs"]), by_page(old["docs"])
+    new["docs"] = [doc for url in order for doc in (made.get(url, []) if url in rendered else kept.get(url, []))]
+    index.write_text(json.dumps(new, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")

@@ -474,7 +474,7 @@ def measure_scale(factor: int, work: Path, runner: Runner, queries: list[str], a
     got = runner.cli([*cli_folders, "build"], folder)
     result["one_changed"] = {"edition": changed, "wall": got["wall"], "rc": got["rc"], "rss": got["rss"],
                              "said": [line.strip() for line in got["stderr"].splitlines()
-                                      if any(k in line for k in ("所要時間", "変わっていない版", "索引は"))]}
+                                      if any(k in line for k in ("所要時間", "変わっていない版", "索引は", "サイトは"))]}
 
     if factor > 1:
         step(f"{factor}×: one edition, its table {factor} times")
@@ -800,6 +800,15 @@ def floors(results: list[dict], pdf: dict | None, args) -> tuple[list[str], list
                 missed.append(f"noop{factor}")
         else:
             line(None, f"no-op rebuild at {factor}×: not measured")
+    if largest and "one_changed" in largest:
+        o = largest["one_changed"]
+        site_s = re.search(r"site ([\d.]+)s", " ".join(o["said"]))
+        pages = re.search(r"変わった (\d+) ページだけ", " ".join(o["said"]))
+        whole = largest["site"]["seconds"].get("site")
+        ok = o["rc"] == 0 and bool(pages) and any("変わっていない版" in x for x in o["said"])
+        line(ok, f"one edition changed at {top}×: {o['wall']:.2f} s; only it read and indexed"
+                 + (f", the site {float(site_s[1]):.2f} s rendering {pages[1]} pages (built whole: {whole:.2f} s)" if pages and site_s
+                    else ", the site built whole"))
     if largest and "browser" in largest and "error" not in largest["browser"]:
         b = largest["browser"]
         ok = b["bytes"] <= FLOOR_FETCH

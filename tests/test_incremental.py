@@ -1,5 +1,6 @@
 """A build redoes only what changed (issue 13): nothing when nothing changed; one edition when one
-edition's sources changed; only the site when only mkdocs.yml did; everything with --force or new code."""
+edition's sources changed (its index documents, and the site's pages whose Markdown changed); only the
+site when only mkdocs.yml did; everything with --force or new code."""
 
 from __future__ import annotations
 

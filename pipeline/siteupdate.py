@@ -8,9 +8,9 @@ build byte for byte as it is. The steps here:
 
 - ``make_record``: each page's Markdown digest, the navigation's, each edition's data digest and the
   files made beside mkdocs (search data, permalink stubs); kept in the site as ``pages.json``.
-- ``start_from``: the last site copied into the new folder (copies, not links: mkdocs writes its files
-  in place, and the last site must stay as it is until the commit); the Markdown of the pages that did
-  not change dated back, so mkdocs passes them by; what is gone or made again removed.
+- ``start_from``: the last site put into the new folder (the last site stays as it is until the commit:
+  its pages are linked, never written into); the Markdown of the pages that did not change dated back,
+  so mkdocs passes them by; the pages it renders again, and what is gone or made again, removed.
 - ``merge_search_index``: the dirty build's search index holds only the pages it rendered; the other
   pages' entries come from the last site's index, in the order a whole build gives them.
 
@@ -25,7 +25,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .store import edition_folders
 
@@ -76,9 +76,16 @@ def make_record(docs: Path, nav: list, out_dir: Path) -> SiteRecord:
 
 def with_beside(record: SiteRecord, beside: Path) -> SiteRecord:
     """``record`` with the files of ``beside`` (the folder made beside mkdocs), its downloads left out."""
-    files = tuple(sorted(p.relative_to(beside).as_posix() for p in beside.rglob("*")
-                         if p.is_file() and p.relative_to(beside).parts[0] != DOWNLOADS))
-    return replace(record, beside=files)
+    return replace(record, beside=tuple(sorted(path for path in _files(beside) if not path.startswith(DOWNLOADS + "/"))))
+
+
+def _files(folder: Path) -> list[str]:
+    """Every file under ``folder``, as a path relative to it (os.walk: a site has tens of thousands)."""
+    found = []
+    for root, _, names in os.walk(folder):
+        here = Path(root).relative_to(folder).as_posix()
+        found += [name if here == "." else f"{here}/{name}" for name in names]
+    return found
 
 
 def read_record(site_dir: Path) -> SiteRecord | None:
@@ -108,17 +115,40 @@ def changed_editions(old: SiteRecord, new: SiteRecord) -> list[str]:
 
 def start_from(previous: Path, site_dir: Path, docs: Path, old: SiteRecord, new: SiteRecord) -> None:
     """Make ``site_dir`` the last site (``previous``) ready for a dirty build of the pages in ``docs``:
-    copied with its files' times; each unchanged page's Markdown dated back (mkdocs renders a page only
-    if its Markdown is newer than its HTML); the pages no longer made, the files made beside mkdocs
-    (made again) and the downloads of the editions changed or gone, removed."""
-    shutil.copytree(previous, site_dir, dirs_exist_ok=True)
+    its files with their times, but those made beside mkdocs (made again); each unchanged page's
+    Markdown dated back (mkdocs renders a page only if its Markdown is newer than its HTML); the pages
+    rendered again or no longer made, and the downloads of the editions changed or gone, removed.
+
+    The editions' pages and downloads (nearly all of the site) are hard links to the last site's files
+    where the file system has them: nothing writes into those files in place, for the pages mkdocs
+    renders again are removed here first (mkdocs then writes new files), and new downloads are moved
+    in whole. Every other file is copied."""
+    linked = {*old.editions, DOWNLOADS}
+    made_beside = set(old.beside)  # made again: not copied, and a folder holding only such files not made
+    elsewhere = {str(parent) for path in _files(previous) if path not in made_beside for parent in PurePosixPath(path).parents}
+
+    def link_or_copy(source: str, target: str) -> None:
+        if Path(source).relative_to(previous).parts[0] in linked:
+            try:
+                os.link(source, target)
+                return
+            except OSError:
+                pass
+        shutil.copy2(source, target)
+
+    def made_again(folder: str, names: list[str]) -> set[str]:
+        here = Path(folder).relative_to(previous).as_posix()
+        paths = {name: name if here == "." else f"{here}/{name}" for name in names}
+        return {name for name, path in paths.items() if path in made_beside or (path not in elsewhere and (Path(folder) / name).is_dir())}
+
+    shutil.copytree(previous, site_dir, dirs_exist_ok=True, copy_function=link_or_copy, ignore=made_again)
     for page, digest in new.pages.items():
         if old.pages.get(page) == digest:
             os.utime(docs / page, (0, 0))
+        else:
+            (site_dir / html_path(page)).unlink(missing_ok=True)
     for page in old.pages.keys() - new.pages.keys():
         (site_dir / html_path(page)).unlink(missing_ok=True)
-    for path in old.beside:
-        (site_dir / path).unlink(missing_ok=True)
     for edition in old.editions:
         if old.editions[edition] != new.editions.get(edition):
             shutil.rmtree(site_dir / DOWNLOADS / edition, ignore_errors=True)

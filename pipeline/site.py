@@ -28,7 +28,7 @@ from .errors import SiteError, describe_os_error
 from .link import related_map
 from .sitediff import diff_page, diff_path, edition_diffs, load_sections, switcher, version_lines
 from .sitesearch import OVERRIDES, add_search_terms, copy_scripts, write_search_data
-from .siteupdate import (changed_editions, changed_pages, html_path, make_record, merge_search_index, read_record, start_from,
+from .siteupdate import (changed_editions, html_path, make_record, merge_search_index, read_record, start_from, to_render,
                          with_beside, write_record)
 from .model import CIRCLED, PLACEMENTS, VOLUME_NAMES, VOLUMES, Correlation, Requirement, Unplaced, section_key
 from .store import (CORRECTIONS, REPORT, SECTIONS, edition_folders, load_correlations, load_requirements, load_unplaced,
@@ -1031,6 +1031,7 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path, previous: Path | 
         update = last is not None and last.nav == record.nav and last_index.is_file()
         if update:
             start_from(previous, site_dir, docs, last, record)
+            pages = to_render(site_dir, last, record)
         try:
             cfg = load_config(str(config), docs_dir=str(docs), site_dir=str(site_dir), nav=nav, strict=True)
             cfg.theme.dirs.insert(0, str(OVERRIDES))  # the search scripts before the theme's bundle
@@ -1038,7 +1039,7 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path, previous: Path | 
             detail = handler.messages[-1] if handler.messages else str(exc)
             raise SiteError(f"{config}: mkdocs の設定が読めません: {detail}") from None
         side = Beside(out_dir, beside, downloads=changed_editions(last, record) if update else None)  # starts now
-        rendered = {html_path(page) for page in changed_pages(last, record)} | set(cfg.theme.static_templates) if update else None
+        rendered = {html_path(page) for page in pages} | set(cfg.theme.static_templates) if update else None
         try:
             try:
                 mkdocs_build(cfg, dirty=update)
@@ -1062,7 +1063,7 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path, previous: Path | 
         logging.getLogger("mkdocs.commands.build").removeFilter(quiet)
         shutil.rmtree(docs, ignore_errors=True)
         shutil.rmtree(beside, ignore_errors=True)
-    return changed_pages(last, record) if update else None
+    return pages if update else None
 
 
 class _DirtyBuildNotice(logging.Filter):

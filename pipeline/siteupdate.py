@@ -109,6 +109,13 @@ def changed_pages(old: SiteRecord, new: SiteRecord) -> list[str]:
     return sorted(page for page, digest in new.pages.items() if old.pages.get(page) != digest)
 
 
+def to_render(site_dir: Path, old: SiteRecord, new: SiteRecord) -> list[str]:
+    """The Markdown pages mkdocs will render into ``site_dir`` after ``start_from``: the changed ones, and
+    any other whose HTML the last site did not have."""
+    changed = set(changed_pages(old, new))
+    return sorted(page for page in new.pages if page in changed or not (site_dir / html_path(page)).is_file())
+
+
 def changed_editions(old: SiteRecord, new: SiteRecord) -> list[str]:
     return sorted(name for name, digest in new.editions.items() if old.editions.get(name) != digest)
 

@@ -151,6 +151,7 @@ def test_one_edition_changed_the_site_is_updated_page_by_page_and_is_the_site_ma
     build(two)
     table = two / "site" / "6.0" / "table.html"
     kept = (table.read_bytes(), table.stat().st_mtime_ns)
+    (two / "site" / "6.0" / "report.html").unlink()  # a page the last site lacks is rendered (and hardened) too
     source = two / "raw" / "6.1" / "correlation-table-v6.0.ocr.txt"
     source.write_text(source.read_text(encoding="utf-8").replace("窓口の設置等の対策を行うこと。", "苦情受付窓口を設置すること。"), encoding="utf-8")
     _, timings = build(two)

@@ -1004,8 +1004,8 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path, previous: Path | 
 
     With ``previous`` (the last site, made by the same code and mkdocs.yml), where the navigation is
     the same, only the pages whose Markdown changed are rendered and only the changed editions'
-    downloads made; the rest is copied from it (``siteupdate``). Returns those pages (Markdown paths)
-    then, else None (the site was built whole)."""
+    downloads made; the rest is taken from it (``siteupdate``). Returns the pages rendered (Markdown
+    paths) then, else None (the site was built whole)."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
@@ -1089,13 +1089,13 @@ def build_beside(out_dir: Path, folder: Path, downloads: list[str] | None = None
 
 
 def _beside_main(argv: list[str]) -> int:
-    """``python -m pipeline.site OUT FOLDER [EDITION,…]``: ``build_beside`` (the downloads of the editions
-    listed, if a list is given); stub → page into FOLDER/.permalinks.json. A failure is one line on
-    stderr (what ``Beside.result`` raises), exit 2."""
+    """``python -m pipeline.site OUT FOLDER [--downloads EDITION …]``: ``build_beside`` (with
+    ``--downloads``, the downloads of those editions only); stub → page into FOLDER/.permalinks.json.
+    A failure is one line on stderr (what ``Beside.result`` raises), exit 2."""
     from .errors import GuidelineKBError
 
     out_dir, folder = Path(argv[0]), Path(argv[1])
-    downloads = [name for name in argv[2].split(",") if name] if len(argv) > 2 else None
+    downloads = argv[3:] if argv[2:3] == ["--downloads"] else None
     try:
         permalinks = build_beside(out_dir, folder, downloads)
     except GuidelineKBError as exc:
@@ -1123,8 +1123,8 @@ class Beside:
         self.folder = folder
         root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-        editions = [] if downloads is None else [",".join(downloads)]
-        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline.site", str(out_dir), str(folder), *editions], env=env,
+        only = [] if downloads is None else ["--downloads", *downloads]
+        self.proc = subprocess.Popen([sys.executable, "-m", "pipeline.site", str(out_dir), str(folder), *only], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def result(self) -> dict[str, str]:

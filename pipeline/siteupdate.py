@@ -14,8 +14,9 @@ build byte for byte as it is. The steps here:
 - ``merge_search_index``: the dirty build's search index holds only the pages it rendered; the other
   pages' entries come from the last site's index, in the order a whole build gives them.
 
-Before: site/ of editions 6.0 and 6.1; 6.1's source changed → after: 6.1's pages, the home page (it
-shows the data's stamp) and 6.1's downloads made again; 6.0's pages copied as they were.
+Before: site/ of editions 6.0 and 6.1; a requirement of 6.1 read otherwise → after: its chapter in 6.1
+and in 6.0 (which shows how it changed), the two editions' overviews and their 新旧対照表, the home
+page (it shows the data's stamp) and 6.1's downloads made again; the other pages taken as they were.
 """
 
 from __future__ import annotations

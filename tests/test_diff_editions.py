@@ -97,3 +97,24 @@ def test_random_pairs_from_pdf_are_classified_right(tmp_path, seed):
     result = json.loads(run_cli(tmp_path, "diff", made.old.name, made.new.name, "--json", raw=raw).output)
     found = score(made.expected(), result)
     assert found["wrong"] == [] and found["missed"] == [], found
+
+
+def test_searching_every_edition_ranks_each_as_if_searched_alone(built):
+    """``search`` without an edition reads the index once for every edition (not once per edition) and
+    ranks each edition on its own: its hits, in order, are those of the edition searched alone, the
+    spelling-alike fallback included (an edition with no hit for the words)."""
+    from pipeline.index import Searcher
+
+    made, folder, _ = built
+    editions = [made.new.name, made.old.name]
+    with Searcher(folder / "extracted") as searcher:
+        assert searcher.editions() == editions
+        seen = set()
+        for query in ("バックアップ", "委託先 管理", "入退室", "ウィルス", "バックアプ", "パスワド", "ctrl-13", "暗号化 OR 電子署名", "-規程 運用"):
+            every = searcher.search(query, limit=1000)
+            for edition in editions:
+                alone = searcher.search(query, edition=edition, limit=1000)
+                assert [(h.id, h.score, h.matched_by) for h in every if h.edition == edition] == \
+                       [(h.id, h.score, h.matched_by) for h in alone], (query, edition)
+                seen |= {h.matched_by for h in alone}
+        assert seen == {"words", "bigrams"}

@@ -310,13 +310,11 @@ class Searcher:
         if not parsed.wanted:
             raise QueryError(f"検索語がありません: {text.strip()[:40]!r} には除く語しかありません（探す語を入れてください）")
         editions = [edition] if edition else self.editions()
-        ranked = []
-        for ed in editions:
-            found = self._rank(parsed, ed)
-            matched_by = "words"
-            if not found:
-                found, matched_by = self._rank(qm.similar(parsed), ed), "bigrams"
-            ranked += [(r, matched_by) for r in found]
+        by_words = self._rank(parsed, editions)
+        unmatched = [ed for ed in editions if not by_words.get(ed)]
+        by_bigrams = self._rank(qm.similar(parsed), unmatched) if unmatched else {}
+        ranked = [(r, "words") for ed in editions for r in by_words.get(ed, [])]
+        ranked += [(r, "bigrams") for ed in unmatched for r in by_bigrams.get(ed, [])]
         ranked.sort(key=lambda x: (len(x[0].missing) > 0, -x[0].cover, -x[0].score, _newest_first(x[0].doc["edition"]), x[0].doc["order"]))
         hits = []
         for r, matched_by in ranked:
@@ -330,11 +328,14 @@ class Searcher:
                 break
         return hits
 
-    def _rank(self, parsed: qm.Query, edition: str) -> list[qm.Ranked]:
+    def _rank(self, parsed: qm.Query, editions: list[str]) -> dict[str, list[qm.Ranked]]:
+        """Each edition's documents matching ``parsed``, ranked within the edition (its own document count):
+        one pass over the index for all of them, not one per edition (each pass reads every edition's
+        postings of the query's words)."""
         from whoosh import query
 
-        if not parsed.wanted:
-            return []
+        if not parsed.wanted or not editions:
+            return {}
         wanted = []
         for clause in parsed.wanted:
             for alt in [a for c in (clause, *clause.pieces) for a in c.alternatives]:
@@ -344,14 +345,22 @@ class Searcher:
                     wanted.append(query.Or([query.Term("grams", g) for p in alt.parts for g in word_grams(p)]))
                 else:
                     wanted.append(query.And([query.Term("grams", g) for p in alt.parts for g in word_grams(p)]))
-        in_edition = query.Term("edition", edition)
-        total = self._editions.get(edition, 0)
-        docs = [self.searcher.stored_fields(n) for n in self.searcher.docs_for_query(query.And([in_edition, query.Or(wanted)]))]
-        by_doc = {id(d["doc"]): d for d in docs}
-        ranked = qm.rank(parsed, [d["doc"] for d in docs], total=total, words=self.vocabulary.words)
-        for r in ranked:
-            r.stored = by_doc[id(r.doc)]
-        return ranked
+        match = query.Or(wanted)
+        if len(editions) < len(self._editions):
+            match = query.And([query.Or([query.Term("edition", ed) for ed in editions]), match])
+        by_edition: dict[str, list[dict]] = {ed: [] for ed in editions}
+        for n in self.searcher.docs_for_query(match):
+            stored = self.searcher.stored_fields(n)
+            if stored["doc"]["edition"] in by_edition:
+                by_edition[stored["doc"]["edition"]].append(stored)
+        out = {}
+        for ed, docs in by_edition.items():
+            by_doc = {id(d["doc"]): d for d in docs}
+            ranked = qm.rank(parsed, [d["doc"] for d in docs], total=self._editions.get(ed, 0), words=self.vocabulary.words)
+            for r in ranked:
+                r.stored = by_doc[id(r.doc)]
+            out[ed] = ranked
+        return out
 
     def _hit(self, r: qm.Ranked, parsed: qm.Query, matched_by: str) -> Hit:
         doc, stored = r.doc, r.stored

@@ -100,8 +100,8 @@ def test_random_pairs_from_pdf_are_classified_right(tmp_path, seed):
 
 
 def test_searching_every_edition_ranks_each_as_if_searched_alone(built):
-    """``search`` without an edition reads the index once for every edition (not once per edition) and
-    ranks each edition on its own: its hits, in order, are those of the edition searched alone, the
+    """``search`` without an edition (one pass over the index for all editions) ranks each edition on its
+    own: an edition's hits, in order and with their scores, are those of the edition searched alone, the
     spelling-alike fallback included (an edition with no hit for the words)."""
     from pipeline.index import Searcher
 

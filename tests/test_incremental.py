@@ -145,8 +145,8 @@ def relative(folder):
 
 
 def test_one_edition_changed_the_site_is_updated_page_by_page_and_is_the_site_made_whole(two, tmp_path_factory, monkeypatch):
-    """mkdocs renders only the pages whose Markdown changed (6.0's table is copied, not rendered: its time
-    stays), and the site is, byte for byte, the one a whole build of the same sources makes."""
+    """mkdocs renders only the pages whose Markdown changed (6.0's table is taken from the last site, not
+    rendered: its time stays), and the site is, byte for byte, the one a whole build of the same sources makes."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # the home page shows the build's date
     build(two)
     table = two / "site" / "6.0" / "table.html"

@@ -118,3 +118,22 @@ def test_searching_every_edition_ranks_each_as_if_searched_alone(built):
                        [(h.id, h.score, h.matched_by) for h in alone], (query, edition)
                 seen |= {h.matched_by for h in alone}
         assert seen == {"words", "bigrams"}
+
+
+def test_an_edition_searched_among_others_ranks_as_in_an_index_of_its_own(built, tmp_path):
+    """Scores and order of one edition's hits do not depend on the other editions in the index: the same
+    as in an index made of that edition alone (an oracle that does not go through the shared ranking)."""
+    import shutil
+
+    from pipeline.index import Searcher, build_index
+    from pipeline.store import load_requirements
+
+    made, folder, _ = built
+    alone_dir = tmp_path / "alone"
+    shutil.copytree(folder / "extracted" / made.old.name, alone_dir / made.old.name)
+    build_index(load_requirements(alone_dir), alone_dir)
+    queries = ("バックアップ", "委託先 管理", "入退室", "ウィルス", "バックアプ", "パスワド", "ctrl-13", "暗号化 OR 電子署名", "-規程 運用")
+    with Searcher(folder / "extracted") as among, Searcher(alone_dir) as own:
+        for query in queries:
+            assert [(h.id, h.score, h.matched_by) for h in among.search(query, limit=1000) if h.edition == made.old.name] == \
+                   [(h.id, h.score, h.matched_by) for h in own.search(query, limit=1000)], query

@@ -768,9 +768,7 @@ class Analysis(Sequence):
     def __len__(self) -> int:
         return self._count
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(self._count))]
+    def __getitem__(self, i: int) -> Morpheme:
         if i < 0:
             i += self._count
         if not 0 <= i < self._count:

@@ -52,7 +52,7 @@ def code_version() -> str:
 
 
 def edition_hash(folder: Path) -> str:
-    """An edition's raw folder, every file in it."""
+    """An edition's folder (raw, or extracted for the site), every file in it."""
     return digest_files([p for p in folder.rglob("*") if p.is_file()], folder)
 
 

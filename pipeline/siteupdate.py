@@ -28,6 +28,7 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
+from .inputs import edition_hash
 from .store import edition_folders
 
 RECORD = "pages.json"
@@ -66,12 +67,7 @@ def html_path(markdown: str) -> str:
 def make_record(docs: Path, nav: list, out_dir: Path) -> SiteRecord:
     """The record of the pages in ``docs``, the ``nav`` given to mkdocs and the editions of ``out_dir``."""
     pages = {p.relative_to(docs).as_posix(): _digest(p.read_bytes()) for p in docs.rglob("*.md")}
-    editions = {}
-    for folder in edition_folders(out_dir):
-        digest = hashlib.sha256()
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-        editions[folder.name] = digest.hexdigest()[:16]
+    editions = {folder.name: edition_hash(folder) for folder in edition_folders(out_dir)}
     return SiteRecord(_digest(json.dumps(nav, ensure_ascii=False, sort_keys=True).encode()), pages, editions)
 
 

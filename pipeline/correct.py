@@ -1328,9 +1328,12 @@ def consensus_all(requirements: list[Requirement]) -> list[Correction]:
 
 def noise_copies(texts: list[tuple[str, str]]) -> list[list[str]]:
     """Given (volume, text) pairs, return for each the other texts of its volume within the OCR noise
-    (``fuzz.ratio`` ≥ ``NOISE``), in the order given. Every pair of a volume is measured once, in one C
-    call, and a pair too unlike in length to pass (the ratio is at most 200 · shorter ÷ both lengths)
-    not at all.
+    (``fuzz.ratio`` ≥ ``NOISE``), in the order given. Only the pairs that can pass are measured, in one C
+    call: a character of one text that the other lacks is in no common subsequence, so with ``kept``
+    the characters of a text whose kind the other has, the two share at most ``min(kept, kept')`` in
+    order and ``fuzz.ratio`` is at most ``200 · min(kept, kept') ÷ both lengths`` (which also bounds
+    the ratio of texts unlike in length). Every pair's ``kept`` is one matrix product of the texts'
+    character counts.
 
     >>> noise_copies([("gov", "経営層に報告すること"), ("gov", "経理層に報告すること"), ("mgmt", "経営層に報告すること")])
     [['経理層に報告すること'], ['経営層に報告すること'], []]
@@ -1343,10 +1346,15 @@ def noise_copies(texts: list[tuple[str, str]]) -> list[list[str]]:
     pairs: list[tuple[int, int]] = []
     for members in by_volume.values():
         own = [texts[n][1] for n in members]
+        lengths = numpy.array([len(text) for text in own], dtype=numpy.int64)
+        codes = numpy.frombuffer("".join(own).encode("utf-32-le"), dtype=numpy.uint32)
+        kinds, kind_of = numpy.unique(codes, return_inverse=True)
+        counts = numpy.bincount(numpy.repeat(numpy.arange(len(own)), lengths) * len(kinds) + kind_of,
+                                minlength=len(own) * len(kinds)).reshape(len(own), len(kinds)).astype(numpy.float64)
+        kept = counts @ (counts > 0).T  # [i, j]: the characters of text i whose kind text j has
         rows, cols = numpy.triu_indices(len(own), k=1)
-        lengths = numpy.array([len(text) for text in own], dtype=numpy.float64)
-        short, both = numpy.minimum(lengths[rows], lengths[cols]), lengths[rows] + lengths[cols]
-        alike = 200 * short >= NOISE * both - 1e-9
+        shared, both = numpy.minimum(kept[rows, cols], kept[cols, rows]), lengths[rows] + lengths[cols]
+        alike = 200 * shared >= NOISE * both - 1e-9
         rows, cols = rows[alike], cols[alike]
         scores = process.cpdist([own[i] for i in rows], [own[j] for j in cols], scorer=fuzz.ratio, score_cutoff=NOISE,
                                 dtype=numpy.float64)

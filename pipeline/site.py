@@ -28,8 +28,8 @@ from .errors import SiteError, describe_os_error
 from .link import related_map
 from .sitediff import diff_page, diff_path, edition_diffs, load_sections, switcher, version_lines
 from .sitesearch import OVERRIDES, add_search_terms, copy_scripts, write_search_data
-from .siteupdate import (changed_editions, html_path, make_record, merge_search_index, read_record, start_from, to_render,
-                         with_beside, write_record)
+from .siteupdate import (LinkRecord, changed_editions, html_path, make_record, merge_search_index, read_record, start_from,
+                         to_render, with_beside, write_record)
 from .model import CIRCLED, PLACEMENTS, VOLUME_NAMES, VOLUMES, Correlation, Requirement, Unplaced, section_key
 from .store import (CORRECTIONS, REPORT, SECTIONS, edition_folders, load_correlations, load_requirements, load_unplaced,
                     read_jsonl)
@@ -1038,6 +1038,7 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path, previous: Path | 
         except (MkDocsException, SystemExit) as exc:
             detail = handler.messages[-1] if handler.messages else str(exc)
             raise SiteError(f"{config}: mkdocs の設定が読めません: {detail}") from None
+        links = cfg.plugins["guideline-kb/links"] = LinkRecord(last if update else None)
         side = Beside(out_dir, beside, downloads=changed_editions(last, record) if update else None)  # starts now
         rendered = {html_path(page) for page in pages} | set(cfg.theme.static_templates) if update else None
         try:
@@ -1055,7 +1056,7 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path, previous: Path | 
         finally:
             side.stop()
         check_permalinks(site_dir, permalinks)
-        record = with_beside(record, beside)
+        record = links.into(with_beside(record, beside))
         move_into(beside, site_dir)
         write_record(site_dir, record)
     finally:

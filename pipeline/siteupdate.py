@@ -13,6 +13,9 @@ build byte for byte as it is. The steps here:
   so mkdocs passes them by; the pages it renders again, and what is gone or made again, removed.
 - ``merge_search_index``: the dirty build's search index holds only the pages it rendered; the other
   pages' entries come from the last site's index, in the order a whole build gives them.
+- ``LinkRecord``: a dirty build checks the links to anchors only between the pages it renders; the
+  pages it does not render are given their anchors and links from the last build (kept in the record),
+  so mkdocs checks every link from and to a page it renders, and strict mode fails as in a whole build.
 
 Before: site/ of editions 6.0 and 6.1; a requirement of 6.1 read otherwise → after: its chapter in 6.1
 and in 6.0 (which shows how it changed), the two editions' overviews and their 新旧対照表, the home
@@ -25,7 +28,7 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from .inputs import edition_hash
@@ -39,16 +42,21 @@ DOWNLOADS = "downloads"
 class SiteRecord:
     """What a site was made from, page by page: ``pages`` Markdown path (under docs/) → digest; ``nav``
     the navigation's digest; ``editions`` edition → digest of its extracted files; ``beside`` the files
-    made beside mkdocs other than downloads (site paths)."""
+    made beside mkdocs other than downloads (site paths); ``anchors`` page → the anchors mkdocs found on
+    it; ``links`` page → other page → anchor → the link as written (``LinkRecord``)."""
 
     nav: str
     pages: dict[str, str]
     editions: dict[str, str]
     beside: tuple[str, ...] = ()
+    anchors: dict[str, list[str]] = field(default_factory=dict)
+    links: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"nav": self.nav, "pages": dict(sorted(self.pages.items())), "editions": dict(sorted(self.editions.items())),
-                "beside": sorted(self.beside)}
+                "beside": sorted(self.beside), "anchors": {page: sorted(ids) for page, ids in sorted(self.anchors.items())},
+                "links": {page: {target: dict(sorted(links.items())) for target, links in sorted(targets.items())}
+                          for page, targets in sorted(self.links.items())}}
 
 
 def _digest(data: bytes) -> str:
@@ -88,13 +96,57 @@ def _files(folder: Path) -> list[str]:
 def read_record(site_dir: Path) -> SiteRecord | None:
     try:
         raw = json.loads((site_dir / RECORD).read_text(encoding="utf-8"))
-        return SiteRecord(raw["nav"], dict(raw["pages"]), dict(raw["editions"]), tuple(raw["beside"]))
+        return SiteRecord(raw["nav"], dict(raw["pages"]), dict(raw["editions"]), tuple(raw["beside"]), dict(raw["anchors"]),
+                          dict(raw["links"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def write_record(site_dir: Path, record: SiteRecord) -> None:
     (site_dir / RECORD).write_text(json.dumps(record.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+class LinkRecord:
+    """A mkdocs plugin (its events only, added to the config at build time) that notes, after the build,
+    the anchors of every page and each page's links to other pages' anchors (``SiteRecord.anchors``,
+    ``links``). Given the ``last`` build's record (an update), it first gives each page mkdocs will not
+    render what the page had then: mkdocs then checks every link to an anchor from or to a page it
+    renders, as a whole build does, where a dirty build alone checks only those between the pages it
+    renders. (Between two pages it does not render, the links are those the last build checked.)
+
+    Before: 6.1/mgmt/13.md not rendered, linking to 6.1/ctrl/13.md#ctrl-13-4; 6.1/ctrl/13.md rendered
+    without that anchor → after: mkdocs warns of the link, and strict mode fails the build.
+    """
+
+    def __init__(self, last: SiteRecord | None = None):
+        self.last = last
+        self.anchors: dict[str, list[str]] = {}
+        self.links: dict[str, dict[str, dict[str, str]]] = {}
+        self._files = None
+
+    def on_env(self, env, *, config, files):
+        self._files = files
+        if self.last is not None:
+            for file in files.documentation_pages():
+                if file.page is not None and not file.is_modified():  # what mkdocs's dirty build passes by
+                    file.page.present_anchor_ids = set(self.last.anchors.get(file.src_uri, ()))
+                    file.page.links_to_anchors = {target: dict(links) for uri, links in self.last.links.get(file.src_uri, {}).items()
+                                                  if (target := files.get_file_from_path(uri)) is not None}
+        return env
+
+    def on_post_build(self, *, config):
+        for file in self._files.documentation_pages():
+            page = file.page
+            if page is None or page.present_anchor_ids is None:
+                continue
+            self.anchors[file.src_uri] = sorted(page.present_anchor_ids)
+            targets = {target.src_uri: dict(links) for target, links in (page.links_to_anchors or {}).items() if target is not file}
+            if targets:
+                self.links[file.src_uri] = targets
+
+    def into(self, record: SiteRecord) -> SiteRecord:
+        """``record`` with the anchors and links noted."""
+        return replace(record, anchors=self.anchors, links=self.links)
 
 
 def changed_pages(old: SiteRecord, new: SiteRecord) -> list[str]:

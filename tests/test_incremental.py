@@ -195,3 +195,49 @@ def test_an_update_that_fails_leaves_the_site_as_it_was(two, monkeypatch):
         build(two)
     assert snapshot(two / "site") == before
     assert not [p.name for p in two.iterdir() if ".staging-" in p.name]
+
+
+@pytest.mark.parametrize("broken", ["an anchor a page not rendered links to", "a link to an anchor a page not rendered lacks"])
+def test_a_broken_link_between_a_page_rendered_and_one_not_fails_the_update_as_it_fails_a_whole_build(two, tmp_path_factory,
+                                                                                                         monkeypatch, broken):
+    """mkdocs's dirty build checks the links to anchors only between the pages it renders: the pages it
+    passes by are given their anchors and links from the last build, so a link broken by a page rendered
+    again (or from one, to a page not rendered) fails the update in strict mode, as it fails a whole build
+    of the same pages (the oracle: mkdocs's own check in a whole build). The last site stays."""
+    from pipeline import site as site_module
+    from pipeline.errors import SiteError
+
+    build(two)
+    links = json.loads((two / "site" / "pages.json").read_text(encoding="utf-8"))["links"]
+    page, target, anchor = next((page, target, anchor) for page, targets in sorted(links.items()) if page.startswith("6.1/ctrl/")
+                                for target, anchors in sorted(targets.items()) if target.startswith("6.1/mgmt/") for anchor in sorted(anchors))
+    generate = site_module.generate_docs
+
+    def with_a_broken_link(out_dir, docs):
+        nav = generate(out_dir, docs)
+        if broken.startswith("an anchor"):  # the target, rendered again, no longer has the anchor the page links to
+            markdown = docs / target
+            markdown.write_text(markdown.read_text(encoding="utf-8").replace(f"{{ #{anchor} }}", f"{{ #{anchor}-moved }}"), encoding="utf-8")
+        else:  # the changed chapter links to an anchor the target (not rendered) does not have
+            markdown = docs / "6.1" / "gov" / "1.md"
+            markdown.write_text(markdown.read_text(encoding="utf-8") + f"\n[試験](../../{target}#no-such-anchor)\n", encoding="utf-8")
+        return nav
+
+    monkeypatch.setattr(site_module, "generate_docs", with_a_broken_link)
+    whole = tmp_path_factory.mktemp("whole")
+    shutil.copytree(two / "raw", whole / "raw")
+    shutil.copy(two / "mkdocs.yml", whole / "mkdocs.yml")
+    source = "correlation-table-v6.0.ocr.txt"
+    for folder in (two, whole):
+        path = folder / "raw" / "6.1" / source
+        path.write_text(path.read_text(encoding="utf-8").replace("窓口の設置等の対策を行うこと。", "苦情受付窓口を設置すること。"), encoding="utf-8")
+    with pytest.raises(SiteError) as made_whole:
+        build(whole)
+    before = snapshot(two / "site")
+    not_rendered = two / "site" / (page if broken.startswith("an anchor") else target).replace(".md", ".html")
+    assert not_rendered.is_file()
+    with pytest.raises(SiteError) as updated:
+        build(two)
+    assert ("no-such-anchor" if broken.startswith("a link") else f"#{anchor}'") in str(made_whole.value)
+    assert str(updated.value).split(": ", 1)[1] == str(made_whole.value).split(": ", 1)[1]  # the same warning, the site folder apart
+    assert snapshot(two / "site") == before

@@ -226,10 +226,12 @@ def load_lexicon(path: Path = LEXICON) -> Lexicon:
 
 # --- structural steps --------------------------------------------------------------------------------
 
-_SPACED_NUMBER = re.compile(r"(?<=\d)\s*\.\s+(?=\d)|(?<=\d)\s+\.\s*(?=\d)")
-_EDITION = re.compile(r"(?<![\d.])([1-9])([0-9])(?=版)")
+# A pattern that begins with a lookbehind or with groups to choose from begins here with a lookahead for the
+# characters a match can begin with: ``re`` then tries the rest only there (two to three times as fast).
+_SPACED_NUMBER = re.compile(r"(?=[\s.])(?:(?<=\d)\s*\.\s+(?=\d)|(?<=\d)\s+\.\s*(?=\d))")
+_EDITION = re.compile(r"(?=[1-9])(?<![\d.])([1-9])([0-9])(?=版)")
 _LINE_START_DASH = re.compile(r"(?m)^[ー一—―‐](?=[^\s\dー一])")
-_BRACKET_SPACE = re.compile(r"(?<=[(（「『【])[ ]+|(?<! )[ ]+(?=[)）」』】])")  # (?<! ): linear on long runs of spaces
+_BRACKET_SPACE = re.compile(r"(?= )(?:(?<=[(（「『【])[ ]+|(?<! )[ ]+(?=[)）」』】]))")  # (?<! ): linear on long runs of spaces
 
 
 def section_numbers(text: str, lexicon: Lexicon | None = None) -> list[Candidate]:
@@ -388,7 +390,7 @@ def _lone_closer(line: str, found: Brackets, close: int, offset: int) -> Candida
     return Candidate(offset + close, offset + close + 1, "", "structural.bracket-balance", 0.5, f"開く括弧のない「{line[close]}」")
 
 
-_DROPPED_KO = re.compile(r"(?<=[るすう])と(?=。)")
+_DROPPED_KO = re.compile(r"(?=と)(?<=[るすう])と(?=。)")
 
 
 def sentence_end(text: str, lexicon: Lexicon | None = None) -> list[Candidate]:
@@ -963,8 +965,8 @@ _MAY_BEGIN_PARTICLE = rf"[{re.escape(_PARTICLE_FIRSTS)}]|[^{_PLAIN}]|.[{_MARKS}]
 # volitional 「…よう」; 「…的の」. A text with none of these is not read by Sudachi for ``grammar``; in
 # one with some, only the words there are looked at.
 _MAY_NEED_REPAIR_AT = re.compile(  # one character each, what follows looked ahead at: every place is found
-    rf"(?P<starts>[がをにへはも](?=[がをに])|へ(?=へ)|は(?=は)|も(?=も))|(?P<opens>[、。\n－・](?={_MAY_BEGIN_PARTICLE}))"
-    r"|(?P<you>よ(?=う))|(?P<teki>的(?=の))")
+    rf"(?=[がをにへはも、。\n－・よ的])(?:(?P<starts>[がをにへはも](?=[がをに])|へ(?=へ)|は(?=は)|も(?=も))"
+    rf"|(?P<opens>[、。\n－・](?={_MAY_BEGIN_PARTICLE}))|(?P<you>よ(?=う))|(?P<teki>的(?=の)))")
 _MAY_BEGIN_PARTICLE_AT = re.compile(_MAY_BEGIN_PARTICLE)
 _BEFORE_MARK = re.compile(rf".[{_MARKS}]")
 

@@ -1196,11 +1196,15 @@ def correct_rows(rows: list[TableRow], *, lexicon: Lexicon | None = None, overri
     trail: list[Correction] = []
     seen: dict[tuple[str, str], tuple[str, list[Correction]]] = {}
     found: dict[tuple[Step, str], list[Candidate]] = {}  # the same text under other numbers: each step runs once
+    steps: dict[tuple[str, str], list[Step]] = {}  # a section's heading is compared with its title once
     for row in rows:
         for item in row.items:
             cache_key = (item.id, item.text)
             if cache_key not in seen:  # one requirement read alike in many rows: one trail entry
-                seen[cache_key] = correct_text(item.text, key=item.id, lexicon=lexicon, overrides=overrides, steps=item_steps(item),
+                heading = (item.heading_read, item.section_title)
+                if heading not in steps:
+                    steps[heading] = item_steps(item)
+                seen[cache_key] = correct_text(item.text, key=item.id, lexicon=lexicon, overrides=overrides, steps=steps[heading],
                                                found=found)
                 trail.extend(seen[cache_key][1])
             item.text = seen[cache_key][0]

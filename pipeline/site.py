@@ -28,8 +28,8 @@ from .errors import SiteError, describe_os_error
 from .link import related_map
 from .sitediff import diff_page, diff_path, edition_diffs, load_sections, switcher, version_lines
 from .sitesearch import OVERRIDES, add_search_terms, copy_scripts, write_search_data
-from .siteupdate import (LinkRecord, changed_editions, html_path, make_record, merge_search_index, read_record, start_from,
-                         to_render, with_beside, write_record)
+from .siteupdate import (LinkRecord, changed_editions, edition_digests, html_path, make_record, merge_search_index, read_record,
+                         start_from, to_render, with_beside, write_record)
 from .model import CIRCLED, PLACEMENTS, VOLUME_NAMES, VOLUMES, Correlation, Requirement, Unplaced, section_key
 from .store import (CORRECTIONS, REPORT, SECTIONS, edition_folders, load_correlations, load_requirements, load_unplaced,
                     read_jsonl)
@@ -1000,7 +1000,8 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path, previous: Path | 
     that the caller swaps into place (``commit``); the Markdown goes to a sibling folder, removed after.
 
     What does not come from mkdocs (search data, permalink stubs, downloads: ``build_beside``) is
-    made at the same time by another Python process, into a second sibling folder, and moved in after.
+    made by another Python process, started before the pages are generated, into a second sibling
+    folder, and moved in after.
 
     With ``previous`` (the last site, made by the same code and mkdocs.yml), where the navigation is
     the same, only the pages whose Markdown changed are rendered and only the changed editions'
@@ -1020,15 +1021,26 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path, previous: Path | 
     logging.getLogger("mkdocs.commands.build").addFilter(quiet)
     docs = site_dir.with_name(site_dir.name + ".docs")
     beside = site_dir.with_name(site_dir.name + ".beside")
+    side = None
     try:
         for folder in (docs, beside):
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
-        nav = generate_docs(out_dir, docs)
-        record = make_record(docs, nav, out_dir)
         last = read_record(previous) if previous is not None else None
         last_index = previous / "search" / "search_index.json" if previous is not None else None
-        update = last is not None and last.nav == record.nav and last_index.is_file()
+        editions = edition_digests(out_dir)
+        may_update = last is not None and last_index.is_file()
+        # the search data, permalinks and downloads (of the editions changed, if the last site is updated) are
+        # made from here on by another process, while the pages are generated and built
+        side = Beside(out_dir, beside, downloads=changed_editions(last.editions, editions) if may_update else None)
+        nav = generate_docs(out_dir, docs)
+        record = make_record(docs, nav, editions)
+        update = may_update and last.nav == record.nav
+        if may_update and not update:  # the navigation changed: the site is built whole, with every edition's downloads
+            side.stop()
+            shutil.rmtree(beside, ignore_errors=True)
+            beside.mkdir(parents=True)
+            side = Beside(out_dir, beside)
         if update:
             start_from(previous, site_dir, docs, last, record)
             pages = to_render(site_dir, last, record)
@@ -1039,27 +1051,25 @@ def build_site(out_dir: Path, site_dir: Path, *, config: Path, previous: Path | 
             detail = handler.messages[-1] if handler.messages else str(exc)
             raise SiteError(f"{config}: mkdocs の設定が読めません: {detail}") from None
         links = cfg.plugins["guideline-kb/links"] = LinkRecord(last if update else None)
-        side = Beside(out_dir, beside, downloads=changed_editions(last, record) if update else None)  # starts now
         rendered = {html_path(page) for page in pages} | set(cfg.theme.static_templates) if update else None
         try:
-            try:
-                mkdocs_build(cfg, dirty=update)
-            except (MkDocsException, SystemExit) as exc:
-                detail = handler.messages[-1] if handler.messages else str(exc)
-                raise SiteError(f"{site_dir}: サイトを作れませんでした: {detail}") from None
-            index = site_dir / "search" / "search_index.json"
-            add_search_terms(index)
-            if update:
-                merge_search_index(index, last_index, [f.url for f in get_files(cfg).documentation_pages()], rendered)
-            harden_site(site_dir, only=rendered)
-            permalinks = side.result()
-        finally:
-            side.stop()
+            mkdocs_build(cfg, dirty=update)
+        except (MkDocsException, SystemExit) as exc:
+            detail = handler.messages[-1] if handler.messages else str(exc)
+            raise SiteError(f"{site_dir}: サイトを作れませんでした: {detail}") from None
+        index = site_dir / "search" / "search_index.json"
+        add_search_terms(index)
+        if update:
+            merge_search_index(index, last_index, [f.url for f in get_files(cfg).documentation_pages()], rendered)
+        harden_site(site_dir, only=rendered)
+        permalinks = side.result()
         check_permalinks(site_dir, permalinks)
         record = links.into(with_beside(record, beside))
         move_into(beside, site_dir)
         write_record(site_dir, record)
     finally:
+        if side is not None:  # before its folder is removed
+            side.stop()
         logger.removeHandler(handler)
         logging.getLogger("mkdocs.commands.build").removeFilter(quiet)
         shutil.rmtree(docs, ignore_errors=True)

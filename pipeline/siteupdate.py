@@ -72,10 +72,14 @@ def html_path(markdown: str) -> str:
     return markdown[: -len(".md")] + ".html"
 
 
-def make_record(docs: Path, nav: list, out_dir: Path) -> SiteRecord:
-    """The record of the pages in ``docs``, the ``nav`` given to mkdocs and the editions of ``out_dir``."""
+def edition_digests(out_dir: Path) -> dict[str, str]:
+    """Edition → the digest of its extracted files in ``out_dir``."""
+    return {folder.name: edition_hash(folder) for folder in edition_folders(out_dir)}
+
+
+def make_record(docs: Path, nav: list, editions: dict[str, str]) -> SiteRecord:
+    """The record of the pages in ``docs``, the ``nav`` given to mkdocs and the editions' digests."""
     pages = {p.relative_to(docs).as_posix(): _digest(p.read_bytes()) for p in docs.rglob("*.md")}
-    editions = {folder.name: edition_hash(folder) for folder in edition_folders(out_dir)}
     return SiteRecord(_digest(json.dumps(nav, ensure_ascii=False, sort_keys=True).encode()), pages, editions)
 
 
@@ -165,8 +169,13 @@ def to_render(site_dir: Path, old: SiteRecord, new: SiteRecord) -> list[str]:
     return sorted(page for page in new.pages if page in changed or not (site_dir / html_path(page)).is_file())
 
 
-def changed_editions(old: SiteRecord, new: SiteRecord) -> list[str]:
-    return sorted(name for name, digest in new.editions.items() if old.editions.get(name) != digest)
+def changed_editions(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """The editions of ``new`` (edition → digest) that ``old`` did not have or had otherwise.
+
+    >>> changed_editions({"6.0": "a", "6.1": "b"}, {"6.0": "a", "6.1": "c", "6.2": "d"})
+    ['6.1', '6.2']
+    """
+    return sorted(name for name, digest in new.items() if old.get(name) != digest)
 
 
 def start_from(previous: Path, site_dir: Path, docs: Path, old: SiteRecord, new: SiteRecord) -> None:

@@ -805,7 +805,8 @@ def floors(results: list[dict], pdf: dict | None, args) -> tuple[list[str], list
         site_s = re.search(r"site ([\d.]+)s", " ".join(o["said"]))
         pages = re.search(r"変わった (\d+) ページだけ", " ".join(o["said"]))
         whole = largest["site"]["seconds"].get("site")
-        ok = o["rc"] == 0 and bool(pages) and any("変わっていない版" in x for x in o["said"])
+        # with one edition (1×) there is no other edition to be left as it was
+        ok = o["rc"] == 0 and bool(pages) and (top == 1 or any("変わっていない版" in x for x in o["said"]))
         line(ok, f"one edition changed at {top}×: {o['wall']:.2f} s; only it read and indexed"
                  + (f", the site {float(site_s[1]):.2f} s rendering {pages[1]} pages (built whole: {whole:.2f} s)" if pages and site_s
                     else ", the site built whole"))

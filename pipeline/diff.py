@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -162,14 +163,18 @@ def similarity(a: str, b: str) -> float:
     return round(fuzz.ratio(fold(a), fold(b)), 2)
 
 
-def match(old: list[Requirement], new: list[Requirement], settings: DiffSettings) -> list[tuple[Requirement | None, Requirement | None, float]]:
+def match(old: list[Requirement], new: list[Requirement], settings: DiffSettings,
+          folded: Mapping[str, str] | None = None) -> list[tuple[Requirement | None, Requirement | None, float]]:
     """Old and new requirements of one volume paired best first (see the module); the unpaired
-    with None on the other side. In new reading order, then the removed in old order."""
+    with None on the other side. In new reading order, then the removed in old order. ``folded``:
+    texts already folded (text → ``fold(text)``), for an edition compared with two others."""
     from rapidfuzz import fuzz, process
 
     if not old or not new:
         return [(None, n, 0.0) for n in new] + [(o, None, 0.0) for o in old]
-    scores = process.cdist([fold(o.text) for o in old], [fold(n.text) for n in new], scorer=fuzz.ratio)
+    folded = folded or {}
+    scores = process.cdist([folded.get(o.text) or fold(o.text) for o in old], [folded.get(n.text) or fold(n.text) for n in new],
+                           scorer=fuzz.ratio)
     pairs = []
     for i, o in enumerate(old):
         for j, n in enumerate(new):
@@ -220,11 +225,12 @@ def classify(o: Requirement | None, n: Requirement | None, score: float, setting
 
 def compare(old_reqs: list[Requirement], new_reqs: list[Requirement], old_corrs: list[Correlation], new_corrs: list[Correlation],
             old_sections: list[dict], new_sections: list[dict], *, old: str, new: str,
-            settings: DiffSettings = DiffSettings()) -> EditionDiff:
-    """The changes from one edition's records to another's (pure: records in, ``EditionDiff`` out)."""
+            settings: DiffSettings = DiffSettings(), folded: Mapping[str, str] | None = None) -> EditionDiff:
+    """The changes from one edition's records to another's (pure: records in, ``EditionDiff`` out;
+    ``folded``: texts already folded, as ``match`` takes them)."""
     changes: list[Change] = []
     for volume in VOLUMES:
-        pairs = match([r for r in old_reqs if r.volume == volume], [r for r in new_reqs if r.volume == volume], settings)
+        pairs = match([r for r in old_reqs if r.volume == volume], [r for r in new_reqs if r.volume == volume], settings, folded)
         changes += [classify(o, n, score, settings) for o, n, score in pairs]
     changes.sort(key=lambda c: (KINDS.index(c.kind), id_key(c.new_id or c.old_id)))
     old_to_new = {c.old_id: c.new_id for c in changes if c.old_id and c.new_id}

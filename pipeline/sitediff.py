@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .diff import KIND_NAMES, EditionDiff, compare
 from .model import VOLUME_NAMES, Correlation, Requirement, section_key
+from .query import fold
 
 
 def diff_path(old: str, new: str) -> str:
@@ -25,10 +26,12 @@ def diff_path(old: str, new: str) -> str:
 
 def edition_diffs(by_edition: dict[str, list[Requirement]], corrs: dict[str, list[Correlation]],
                   sections: dict[str, list[dict]]) -> dict[tuple[str, str], EditionDiff]:
-    """Each pair of consecutive editions (oldest first) → what changed."""
+    """Each pair of consecutive editions (oldest first) → what changed. Each edition's texts are folded
+    once, for both the diffs it is in."""
     editions = sorted(by_edition, key=section_key)
+    folded = {edition: {r.text: fold(r.text) for r in by_edition[edition]} for edition in editions}
     return {(old, new): compare(by_edition[old], by_edition[new], corrs.get(old, []), corrs.get(new, []),
-                                sections.get(old, []), sections.get(new, []), old=old, new=new)
+                                sections.get(old, []), sections.get(new, []), old=old, new=new, folded={**folded[old], **folded[new]})
             for old, new in zip(editions, editions[1:])}
 
 

@@ -31,11 +31,11 @@ import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from .export import DOWNLOADS_DIR
 from .inputs import edition_hash
 from .store import edition_folders
 
 RECORD = "pages.json"
-DOWNLOADS = "downloads"
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def make_record(docs: Path, nav: list, editions: dict[str, str]) -> SiteRecord:
 
 def with_beside(record: SiteRecord, beside: Path) -> SiteRecord:
     """``record`` with the files of ``beside`` (the folder made beside mkdocs), its downloads left out."""
-    return replace(record, beside=tuple(sorted(path for path in _files(beside) if not path.startswith(DOWNLOADS + "/"))))
+    return replace(record, beside=tuple(sorted(path for path in _files(beside) if not path.startswith(DOWNLOADS_DIR + "/"))))
 
 
 def _files(folder: Path) -> list[str]:
@@ -188,7 +188,7 @@ def start_from(previous: Path, site_dir: Path, docs: Path, old: SiteRecord, new:
     where the file system has them: nothing writes into those files in place, for the pages mkdocs
     renders again are removed here first (mkdocs then writes new files), and new downloads are moved
     in whole. Every other file is copied."""
-    linked = {*old.editions, DOWNLOADS}
+    linked = {*old.editions, DOWNLOADS_DIR}
     made_beside = set(old.beside)  # made again: not copied, and a folder holding only such files not made
     elsewhere = {str(parent) for path in _files(previous) if path not in made_beside for parent in PurePosixPath(path).parents}
 
@@ -216,7 +216,7 @@ def start_from(previous: Path, site_dir: Path, docs: Path, old: SiteRecord, new:
         (site_dir / html_path(page)).unlink(missing_ok=True)
     for edition in old.editions:
         if old.editions[edition] != new.editions.get(edition):
-            shutil.rmtree(site_dir / DOWNLOADS / edition, ignore_errors=True)
+            shutil.rmtree(site_dir / DOWNLOADS_DIR / edition, ignore_errors=True)
 
 
 def merge_search_index(index: Path, previous: Path, order: list[str], rendered: set[str]) -> None:

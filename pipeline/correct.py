@@ -578,13 +578,14 @@ def _find_all(text: str, sub: str) -> Iterable[int]:
 
 
 def _near_anchors(text: str, lexicon: Lexicon) -> dict[int, list[int]]:
-    """For each term a span of ``text`` may be a near-miss of: where the term would start if two
-    characters standing together in the text were its own. A term is measured only where this cheap
-    test, which never says no where ``lexical`` would find a candidate, says it may be near:
+    """For each term a span of ``text`` may be a near-miss of: the places where a piece of the term
+    standing in the text puts the term's start and this cheap test, which never says no where ``lexical``
+    would find a candidate, says it may be near (``lexical`` measures the spans around them only):
 
     - A span within ``budget`` edits of a term keeps one of ``budget + 1`` pieces of it intact
       (``Lexicon.keys``; each edit touches one piece at most), at most ``budget`` characters from its
-      place; a term too short for pieces of two characters keeps one of its pairs, as ``_windows`` asks.
+      place; a term too short for pieces of two characters is looked for by its pairs (a near-miss of a
+      three-character term with its middle character misread or lost keeps none: it is not looked for).
       One pass of an automaton finds every key in the text.
     - A span within ``budget`` edits of a term (``L`` long) shares at least ``L - budget`` characters
       with it, in order, and lies within ``budget`` of where the key puts the term's start and is no
@@ -597,8 +598,8 @@ def _near_anchors(text: str, lexicon: Lexicon) -> dict[int, list[int]]:
       right, by the same length, and would pass only as such a shift.
 
     >>> lexicon = load_lexicon()
-    >>> [lexicon.terms[t] for t in _near_anchors("保存作業の作業", lexicon)], list(_near_anchors("保守作業の作業", lexicon))
-    (['保守作業'], [])
+    >>> {lexicon.terms[t]: starts for t, starts in _near_anchors("保存作業の作業", lexicon).items()}, _near_anchors("保守作業の作業", lexicon)
+    ({'保守作業': [0]}, {})
     """
     placed: dict[int, set[int]] = {}
     for end, hits in lexicon.keys.iter(text):
@@ -609,7 +610,7 @@ def _near_anchors(text: str, lexicon: Lexicon) -> dict[int, list[int]]:
                 placed[t] = {end - back}
     similarity = LCSseq.similarity
     shapes = lexicon.shapes
-    near = {}
+    near: dict[int, list[int]] = {}
     for t, starts in placed.items():
         term, budget, alone, first = shapes[t]
         right_here = alone and term in text
@@ -618,49 +619,25 @@ def _near_anchors(text: str, lexicon: Lexicon) -> dict[int, list[int]]:
             if right_here and at >= 0 and text.startswith(term, at):
                 continue
             left = at - budget if at > budget else 0
-            if first and first.isdisjoint(text[left:at + budget + 1]):
-                continue
-            if similarity(term, text[left:at + reach + budget], score_cutoff=need):
-                near[t] = _pair_starts(text, term)
-                break
+            if similarity(term, text[left:at + reach + budget], score_cutoff=need) \
+                    and not (first and first.isdisjoint(text[left:at + budget + 1])):
+                near.setdefault(t, []).append(at)
     return near
 
 
-def _pair_starts(text: str, term: str) -> list[int]:
-    """Where ``term`` would start if two characters standing together in ``text`` were its own.
+def _windows(text: str, term: str, budget: int, anchors: list[int], first: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
+    """Spans of ``text`` that may be ``term`` misread: starting at most ``budget`` from where a piece of
+    the term puts its start (``anchors``, from ``_near_anchors``), ``len(term) ± budget`` long, in order.
+    With ``first``, only the spans starting with one of those characters.
 
-    >>> _pair_starts("保存作業の作業", "保守作業")
-    [0, 3]
-    """
-    return sorted(at - i for i in range(len(term) - 1) for at in _find_all(text, term[i:i + 2]))
-
-
-def _windows(text: str, term: str, budget: int, starts: list[int], first: frozenset[str] = frozenset()) -> list[tuple[int, int]]:
-    """Spans of ``text`` that may be ``term`` misread, around where two characters of the term stand
-    together (``starts``: where the term would start). A span within ``budget`` edits of the term keeps
-    at least len(term) − 1 − 2·budget of its pairs, each at most ``budget`` from its place: starts with
-    fewer such pairs around them are skipped (they would fail the distance). With ``first``, only the
-    spans starting with one of those characters.
-
-    >>> _windows("保存作業の", "保守作業", 1, [0, 0], frozenset("保"))
+    >>> _windows("保存作業の", "保守作業", 1, [0], frozenset("保"))
     [(0, 3), (0, 4), (0, 5)]
     """
     length = len(text)
-    need = max(1, len(term) - 1 - 2 * budget)
-    if need > 1:  # too few pairs anywhere: no ``need`` of them within 2·budget of each other
-        if len(starts) < need:
-            return []
-        ordered = sorted(starts)
-        if not any(ordered[i + need - 1] - ordered[i] <= 2 * budget for i in range(len(ordered) - need + 1)):
-            return []
-    around: dict[int, int] = {}  # start → the pairs within ``budget`` of it
-    for at in starts:
-        for start in range(at - budget, at + budget + 1):
-            around[start] = around.get(start, 0) + 1
+    starts = sorted({start for at in anchors for start in range(max(at - budget, 0), min(at + budget + 1, length))
+                     if not first or text[start] in first})
     sizes = [size for size in range(len(term) - budget, len(term) + budget + 1) if size > 0]
-    return [(start, start + size) for start in sorted(start for start, pairs in around.items()
-                                                      if pairs >= need and 0 <= start < length and (not first or text[start] in first))
-            for size in sizes if start + size <= length]
+    return [(start, start + size) for start in starts for size in sizes if start + size <= length]
 
 
 _LETTER = re.compile("[A-Za-z]")

@@ -1,11 +1,11 @@
 """The correction's shortcuts never change what it finds.
 
 Each shortcut skips work where it can show the work would find nothing: ``lexical`` measures only the
-terms ``_near_anchors`` and ``_near_latin`` keep and only the spans starting the way a term's near-miss
-can; ``grammar`` reads only the words ``_MAY_NEED_REPAIR_AT`` points at; ``noise_copies`` measures a
+terms ``_near_anchors`` and ``_near_latin`` keep, only around the starts that pass its tests, and only the
+spans starting the way a term's near-miss can; ``grammar`` reads only the words ``_MAY_NEED_REPAIR_AT`` points at; ``noise_copies`` measures a
 volume's pairs once and not those a count of their characters shows too unlike; a pattern begun with a
 lookahead of its first characters tries the rest only there. Each test runs the plain way beside it
-(every term with a pair in the text measured, every word looked at, every pair measured with
+(every term with a pair in the text measured in every span around each pair, every word looked at, every pair measured with
 ``process.extract`` as before, the pattern without its lookahead) on texts drawn at random and on the
 sample's texts misread at random, and asks for the same result.
 """
@@ -82,7 +82,7 @@ def misread_term(term: str, rng: random.Random) -> list[str]:
 # --- lexical -----------------------------------------------------------------------------------------
 
 def plain_lexicon():
-    """The lexicon with no start characters for its terms: ``_windows`` gives every span."""
+    """The lexicon with no start characters for its terms: every span is measured."""
     lexicon = dataclasses.replace(LEXICON)
     lexicon.__dict__["shapes"] = tuple((term, budget, alone, frozenset()) for term, budget, alone, _ in LEXICON.shapes)
     return lexicon
@@ -102,9 +102,22 @@ def every_pair_anchor(text: str, lexicon) -> dict[int, list[int]]:
     return found
 
 
+def every_window(text: str, term: str, budget: int, anchors: list[int], first: frozenset[str]) -> list[tuple[int, int]]:
+    """Every span ``len(term) ± budget`` long that starts at most ``budget`` from an anchor (no test of its
+    first character), written out here: ``_windows`` is not asked."""
+    spans = set()
+    for at in anchors:
+        for start in range(at - budget, at + budget + 1):
+            for end in range(start + len(term) - budget, start + len(term) + budget + 1):
+                if 0 <= start < end <= len(text):
+                    spans.add((start, end))
+    return sorted(spans)
+
+
 def plain_lexical(text: str) -> list:
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr(correct, "_near_anchors", every_pair_anchor)
+        patched.setattr(correct, "_windows", every_window)
         patched.setattr(correct, "_near_latin", lambda words, lexicon: sorted(lexicon.latin) if words else [])
         return correct.lexical(text, plain_lexicon())
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from .correct import Correction, consensus_all, correct_rows, load_overrides, numbering, reading_fixes, unused_overrides
 from .commit import Transaction, check_folders, data_stamp, read_stamp
 from .errors import OutputError, SiteError, describe_os_error
+from .index.analysis import sudachi
 from .ingest import Edition, ingest, load_editions
 from .link import Linked, link, sections
 from .model import PROBLEM_CODES, VOLUMES, Source, TableRow
@@ -62,7 +63,11 @@ def read_editions(raw_dir: Path, *, timings: Timings | None = None, editions: li
     """Read every edition under ``raw_dir`` (or those of ``editions``); nothing is written."""
     timings = timings or Timings()
     outputs = []
-    for edition in load_editions(raw_dir) if editions is None else editions:
+    editions = load_editions(raw_dir) if editions is None else editions
+    if editions:
+        with timings.stage("sudachi"):  # its dictionary, loaded once for correct and for the index after it
+            sudachi()
+    for edition in editions:
         with timings.stage("ingest"):
             got = ingest(edition)
         with timings.stage("normalize"):

@@ -1,13 +1,17 @@
 """The correction's shortcuts never change what it finds.
 
 Each shortcut skips work where it can show the work would find nothing: ``lexical`` measures only the
-terms ``_near_anchors`` and ``_near_latin`` keep, only around the starts that pass its tests, and only the
-spans starting the way a term's near-miss can; ``grammar`` reads only the words ``_MAY_NEED_REPAIR_AT`` points at; ``noise_copies`` measures a
-volume's pairs once and not those a count of their characters shows too unlike; a pattern begun with a
-lookahead of its first characters tries the rest only there. Each test runs the plain way beside it
-(every term with a pair in the text measured in every span around each pair, every word looked at, every pair measured with
-``process.extract`` as before, the pattern without its lookahead) on texts drawn at random and on the
-sample's texts misread at random, and asks for the same result.
+terms ``_near_anchors`` and ``_near_latin`` keep, only around the starts that pass its tests, and only
+the spans starting the way a term's near-miss can; ``grammar`` reads only the words
+``_MAY_NEED_REPAIR_AT`` points at, with Sudachi reading the clauses around them; ``noise_copies``
+measures a volume's pairs once and not those a count of their characters shows too unlike; a pattern
+begun with a lookahead of its first characters tries the rest only there. Each test runs the plain way
+beside it (every term with a pair in the text measured in every span around each pair, every word of
+the whole text as Sudachi reads it looked at, every pair measured with ``process.extract`` as before,
+the pattern without its lookahead) on texts drawn at random and on the sample's texts misread at
+random, and asks for the same result. Sudachi reading clauses, not the whole text, is the one shortcut
+not shown to find the same: the same texts measure it (none differed in 12,800 misread texts and
+65,000 drawn at random when it was made).
 """
 
 from __future__ import annotations

@@ -135,9 +135,28 @@ def test_the_lexicons_shortcut_tables_are_right():
             assert term[0] in first and all(c == term[0] or frozenset((c, term[0])) in CONFUSIONS for c in first)
         else:
             assert not first
+    assert LEXICON.self_shifts == {t: shifts_by_definition(term) for t, term in enumerate(LEXICON.terms)}
     assert LEXICON.self_shifts[LEXICON.terms.index("保守作業")] is False
     assert not correct.Lexicon(("ーーー",)).shapes[0][2]  # 「ーーー」 shifted by one is itself: its near-misses may overlap it
     assert correct.Lexicon(("A1.2.3.4",)).latin and not correct.Lexicon(("A1.2.3.4",)).latin_lettered  # a near-miss may be digits alone
+
+
+def shifts_by_definition(term: str) -> bool:
+    """The term shifted by 1 … budget characters either way differs from itself, where the two overlap,
+    in no more places than the budget, each a confused pair."""
+    budget = 1 if len(term) <= 6 else 2 if len(term) <= 11 else 3
+    for k in [*range(-budget, 0), *range(1, budget + 1)]:
+        differ = [(term[j + k], term[j]) for j in range(len(term)) if 0 <= j + k < len(term) and term[j + k] != term[j]]
+        if len(differ) <= budget and all(frozenset(pair) in CONFUSIONS for pair in differ):
+            return True
+    return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="ハバパーー一－ツッシジ理営ABl", min_size=3, max_size=14), min_size=1, max_size=5))
+def test_self_shifts_by_definition(terms):
+    lexicon = correct.Lexicon(tuple(terms))
+    assert lexicon.self_shifts == {t: shifts_by_definition(term) for t, term in enumerate(lexicon.terms)}
 
 
 def test_lexical_finds_the_same_on_the_sample_misread_at_random():
@@ -165,6 +184,24 @@ pieces = st.one_of(
 @example("1Psecの設定、2SMS認証")  # Latin near-misses starting with a digit
 def test_lexical_finds_the_same_on_random_texts(text):
     assert correct.lexical(text, LEXICON) == plain_lexical(text)
+
+
+def test_a_dictionary_word_is_what_sudachi_reads_as_one_known_word():
+    """``_one_dictionary_word`` looks the span up; Sudachi reading the span alone gives one known word
+    exactly then, on every span ``lexical`` measures in the sample misread at random."""
+    from pipeline.index.analysis import sudachi
+
+    rng = random.Random(8)
+    texts = sample_texts()
+    spans = set()
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(correct, "_one_dictionary_word", lambda span: spans.add(span) or False)
+        for text in texts + [misread(rng.choice(texts), rng) for _ in range(400)]:
+            correct.lexical(text, LEXICON)
+    tokenizer, _ = sudachi()
+    read = {span: [m.is_oov() for m in tokenizer.tokenize(span)] for span in spans}
+    assert {span: correct._one_dictionary_word(span) for span in spans} == {span: oov == [False] for span, oov in read.items()}
+    assert len(spans) > 300 and sum(oov == [False] for oov in read.values()) > 5  # spans of both kinds
 
 
 def test_a_term_nearly_itself_shifted_keeps_its_starts_where_it_stands():
@@ -224,12 +261,14 @@ def test_words_made_when_first_asked_for_are_those_sudachi_read():
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.one_of(st.text(alphabet=KANA + KANJI + PARTICLES + PUNCTUATION + "ｦﾄﾆﾉﾍﾓﾝﾃﾞﾀﾞ乃之～〜-", min_size=1, max_size=5),
-                          st.sampled_from(["よう", "的の", "にに", "もに", "、も", "講じよう", "定期的の実施する", "することもに", "1日～3日"])),
+@given(st.lists(st.one_of(st.text(alphabet=KANA + KANJI + PARTICLES + PUNCTUATION + "ｦﾄﾆﾉﾍﾓﾝﾃﾞﾀﾞ乃之～〜-－−‐", min_size=1, max_size=5),
+                          st.sampled_from(["よう", "的の", "にに", "もに", "、も", "講じよう", "定期的の実施する", "することもに", "1日～3日",
+                                           "\n－", "。－", "－から", "\n－を", "るよう", "ないよう", "見よう", "ﾃﾞよう", "のようにも"])),
                 max_size=10).map("".join))
 @example("モ6告含こ")  # Sudachi reads a katakana 「モ」 opening a text as a binding particle
 @example("セッショ\n－ン乗っ取り")  # and 「ン」 after a list marker as a case particle
 @example("、ﾃﾞ確認")  # a half-width 「ﾃﾞ」 is 「デ」 to Sudachi
+@example("‐‐。－。－にに")  # Sudachi reads 「‐‐。－。－」 as one unknown word: the 「。」 in it bounds no window
 def test_grammar_looks_at_the_same_words_on_random_texts(text):
     assert correct._repairable_faults(text) == repairable(text)
     if not correct._MAY_NEED_REPAIR_AT.search(text) and not correct._may_open_with_particle(text, 0):
@@ -238,17 +277,38 @@ def test_grammar_looks_at_the_same_words_on_random_texts(text):
 
 @pytest.mark.slow
 def test_the_clause_particles_are_those_of_the_installed_dictionary():
-    """``CLAUSE_PARTICLES`` is every case and binding particle among the entries of Sudachi's dictionary,
-    and Sudachi makes no unknown word a particle (its ``unk.def``)."""
+    """``CLAUSE_PARTICLES`` is every case and binding particle among the entries of Sudachi's dictionary
+    that its lookup finds (the others are in no reading: 「-」 read 「から」), and Sudachi makes no unknown
+    word a particle (its ``unk.def``)."""
     from pathlib import Path
 
     import sudachipy
     from sudachipy import Dictionary
 
-    entries = {m.surface() for m in Dictionary().entries() if m.part_of_speech()[:2] in (("助詞", "格助詞"), ("助詞", "係助詞"))}
-    assert entries == set(correct.CLAUSE_PARTICLES)
+    particle = (("助詞", "格助詞"), ("助詞", "係助詞"))
+    dictionary = Dictionary()
+    entries = {m.surface() for m in dictionary.entries() if m.part_of_speech()[:2] in particle}
+    found = {surface for surface in entries if any(m.part_of_speech()[:2] in particle for m in dictionary.lookup(surface))}
+    assert found == set(correct.CLAUSE_PARTICLES)
+    assert entries - found == {"-"}  # as the comment above CLAUSE_PARTICLES says
     unknown = (Path(sudachipy.__file__).parent / "resources" / "unk.def").read_text(encoding="utf-8").splitlines()
     assert unknown and not [line for line in unknown if "助詞" in line]
+
+
+@pytest.mark.slow
+def test_the_characters_before_a_volitional_you_are_those_of_the_installed_dictionary():
+    """``VOLITIONAL_BEFORE_YOU`` is every character before 「よう」 in a word of Sudachi's dictionary in a
+    volitional form; no such word is 「よう」 alone, and no unknown word has a conjugated form (``unk.def``)."""
+    from pathlib import Path
+
+    import sudachipy
+    from sudachipy import Dictionary
+
+    volitional = [m.surface() for m in Dictionary().entries() if m.part_of_speech()[5].startswith("意志推量形") and m.surface().endswith("よう")]
+    assert len(volitional) > 10_000 and "よう" not in volitional
+    assert {surface[-3] for surface in volitional} == correct.VOLITIONAL_BEFORE_YOU
+    unknown = (Path(sudachipy.__file__).parent / "resources" / "unk.def").read_text(encoding="utf-8").splitlines()
+    assert unknown and all(line.split(",")[-1] == "*" for line in unknown if line)  # the conjugated form of each kind
 
 
 @pytest.mark.slow

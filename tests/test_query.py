@@ -4,6 +4,7 @@ sees through the index built from the sample (issue 11: no dead ends, the same a
 from __future__ import annotations
 
 import random
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
@@ -147,7 +148,8 @@ def test_no_query_returns_nothing_when_a_word_of_it_is_in_the_knowledge_base(kb,
     text = rnd.choice(texts).replace("\n", "")
     start = rnd.randrange(0, max(1, len(text) - 6))
     word = text[start:start + rnd.randint(2, 6)].strip()
-    if not qm.fold(word) or word.startswith("-") or word in ("OR", "|") or '"' in word:
+    typed = unicodedata.normalize("NFKC", word)  # as the query syntax reads it: 「－委」 (a list marker and a word) excludes 委
+    if not qm.fold(word) or typed.startswith("-") or typed in ("OR", "|") or '"' in typed:
         return
     nonsense = rnd.choice(["ぞぞぞ", "Xyzzy", "鱶鰭"])
     words = [word, nonsense] if rnd.random() < 0.5 else [word]

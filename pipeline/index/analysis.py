@@ -47,6 +47,16 @@ def as_read(text: str) -> str:
     return normalizer.normalize(text)
 
 
+def is_word(text: str) -> bool:
+    """Whether the text as it stands, as Sudachi reads it (``as_read``), is an entry of its dictionary
+    that a reading can hold (its lookup: the index a reading starts from).
+
+    >>> is_word("ウイルス"), is_word("ｳｲﾙｽ"), is_word("ウイルス対策")
+    (True, True, False)
+    """
+    return len(_dictionary().lookup(as_read(text))) > 0
+
+
 def words(text: str) -> list[str]:
     """The words of a text as written: each mode C word, then its mode A parts where it has several."""
     tokenizer, mode_a = sudachi()

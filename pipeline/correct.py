@@ -736,46 +736,44 @@ class Analysis(Sequence):
         self.cost = 0
         self.starting: dict[int, int] = {}
         self.ending: dict[int, int] = {}
-        self._read: list[tuple[int, object]] = []  # (offset, Sudachi's MorphemeList) of each piece
-        self._first: list[int] = []  # the index of each piece's first word
+        self._text = text
+        self._words: list = []  # Sudachi's words, as it gives them
+        self._bounds: list[int] = []  # where each word starts, and where the last ends
         self._made: dict[int, Morpheme] = {}
-        count = 0
         for offset, piece in _pieces(text):
             found = tokenizer.tokenize(piece)
             self.cost += found.get_internal_cost()
-            self._read.append((offset, found))
-            self._first.append(count)
             for m in found:  # the words of a piece lie side by side: each ends where the next begins
                 start = offset + m.begin()
-                if count > self._first[-1]:
-                    self.ending[start] = count - 1
-                self.starting[start] = count
-                count += 1
-            if count > self._first[-1]:
-                self.ending[offset + len(piece)] = count - 1
-        self._count = count
+                if self._words:
+                    self.ending[start] = len(self._words) - 1
+                self.starting[start] = len(self._words)
+                self._words.append(m)
+                self._bounds.append(start)
+        if self._words:
+            self.ending[len(text)] = len(self._words) - 1
+        self._bounds.append(len(text))
 
     def __len__(self) -> int:
-        return self._count
+        return len(self._words)
 
     def __getitem__(self, i: int) -> Morpheme:
         if i < 0:
-            i += self._count
-        if not 0 <= i < self._count:
+            i += len(self._words)
+        if not 0 <= i < len(self._words):
             raise IndexError(i)
         made = self._made.get(i)
         if made is None:
-            piece = bisect.bisect_right(self._first, i) - 1
-            offset, found = self._read[piece]
-            m = found[i - self._first[piece]]
+            m = self._words[i]
             pos_id = m.part_of_speech_id()
             pos = _POS.get(pos_id) or _POS.setdefault(pos_id, tuple(m.part_of_speech()))
-            made = self._made[i] = Morpheme(m.surface(), pos, m.dictionary_form(), offset + m.begin(), offset + m.end(), m.is_oov())
+            start, end = self._bounds[i], self._bounds[i + 1]
+            made = self._made[i] = Morpheme(self._text[start:end], pos, m.dictionary_form(), start, end, m.is_oov())
         return made
 
     @functools.cached_property
     def morphemes(self) -> tuple[Morpheme, ...]:
-        return tuple(self[i] for i in range(self._count))
+        return tuple(self[i] for i in range(len(self._words)))
 
 
 _POS: dict[int, tuple[str, ...]] = {}  # Sudachi's part-of-speech id → its six fields, made once

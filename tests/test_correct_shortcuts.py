@@ -251,6 +251,9 @@ def test_words_made_when_first_asked_for_are_those_sudachi_read():
     """``Analysis`` keeps Sudachi's reading and makes a word when first asked for: made after other texts
     were read, the words are those made at once, and the offsets index them."""
     texts = sample_texts()[:60] + ["等にに応じて\n、も使用" * 3, "a" * 9000 + "、も"]  # several lines; a line in pieces
+    from pipeline.index.analysis import sudachi
+
+    tokenizer, _ = sudachi()
     later = [correct.Analysis(text) for text in texts]
     for text, analysis in zip(texts, later):
         at_once = correct.Analysis(text).morphemes
@@ -258,6 +261,14 @@ def test_words_made_when_first_asked_for_are_those_sudachi_read():
         assert analysis.starting == {m.start: i for i, m in enumerate(at_once)}
         assert analysis.ending == {m.end: i for i, m in enumerate(at_once)}
         assert "".join(m.surface for m in at_once) == text
+        read = []  # Sudachi's own words, line by line (a long line in pieces)
+        offset = 0
+        for line in text.splitlines(keepends=True):
+            for start in range(0, len(line), correct._SUDACHI_PIECE):
+                read += [(m.surface(), tuple(m.part_of_speech()), m.dictionary_form(), offset + start + m.begin(), offset + start + m.end(),
+                          m.is_oov()) for m in tokenizer.tokenize(line[start:start + correct._SUDACHI_PIECE])]
+            offset += len(line)
+        assert [tuple(m) for m in at_once] == read
 
 
 @settings(max_examples=400, deadline=None)

@@ -665,7 +665,7 @@ def print_scale(r: dict) -> None:
         if len(e.get("runs", [])) > 1:
             each = sorted(run.get("correct", 0) / extract_seconds({"seconds": run}) for run in e["runs"])
             print(f"{'  (extract run again)':<34}{'':>9}{'':>9}{'':>13}  each stage the median of {len(each)} runs into empty"
-                  f" folders; correct ÷ extract run by run {', '.join(f'{x:.0%}' for x in each)}")
+                  f" folders; correct ÷ extract run by run {', '.join(f'{x:.1%}' for x in each)}")
     if "seconds" in r.get("afresh", {}):
         a = r["afresh"]["seconds"]
         print(f"{'  correct ÷ sudachi…link, afresh':<34}{'':>9}{'':>9}{'':>13}  {a.get('correct', 0) / sum(a.values()):.0%} with every"
@@ -805,7 +805,7 @@ def floors(results: list[dict], pdf: dict | None, args) -> tuple[list[str], list
               for r in results if "seconds" in r.get("extract", {})]
     if shares:
         ok = all(s <= FLOOR_CORRECT for _, s, _ in shares)
-        line(ok, "correct ÷ extract (sudachi…write): " + ", ".join(f"{f}× {s:.0%}" for f, s, _ in shares)
+        line(ok, "correct ÷ extract (sudachi…write): " + ", ".join(f"{f}× {s:.1%}" for f, s, _ in shares)
                  + f" (floor ≤ {FLOOR_CORRECT:.0%}); with Sudachi's load counted as correct's: "
                  + ", ".join(f"{r['factor']}× {correct_with_load(r['extract']) / extract_seconds(r['extract']):.0%}"
                              for r in results if "seconds" in r.get("extract", {}))
@@ -897,8 +897,8 @@ def main() -> None:
         else:
             code_root = work / "code"
             shutil.copytree(REPO / "pipeline", code_root / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-        # compiled before any child runs, as an installed package is: else the first stage to import a module
-        # (the 1× extract: its stages import some modules when first used) would count its compilation
+        # compiled before any child runs, as an installed package is: else the first child (the 1× extract)
+        # compiles every module it imports, and a stage that imports one when first used counts it
         compileall.compile_dir(str(code_root / "pipeline"), quiet=1)
         sys.path.insert(0, str(code_root))
         from pipeline.inputs import code_version  # from the copy, as the in-process search

@@ -734,25 +734,28 @@ class Analysis(Sequence):
 
         tokenizer, _ = sudachi()
         self.cost = 0
-        self.starting: dict[int, int] = {}
-        self.ending: dict[int, int] = {}
         self._text = text
         self._words: list = []  # Sudachi's words, as it gives them
         self._bounds: list[int] = []  # where each word starts, and where the last ends
         self._made: dict[int, Morpheme] = {}
+        words, bounds = self._words, self._bounds
         for offset, piece in _pieces(text):
             found = tokenizer.tokenize(piece)
             self.cost += found.get_internal_cost()
             for m in found:  # the words of a piece lie side by side: each ends where the next begins
-                start = offset + m.begin()
-                if self._words:
-                    self.ending[start] = len(self._words) - 1
-                self.starting[start] = len(self._words)
-                self._words.append(m)
-                self._bounds.append(start)
-        if self._words:
-            self.ending[len(text)] = len(self._words) - 1
-        self._bounds.append(len(text))
+                words.append(m)
+                bounds.append(offset + m.begin())
+        bounds.append(len(text))
+
+    @functools.cached_property
+    def starting(self) -> dict[int, int]:
+        """Offset → the word that starts there."""
+        return {at: i for i, at in enumerate(self._bounds[:-1])}
+
+    @functools.cached_property
+    def ending(self) -> dict[int, int]:
+        """Offset → the word that ends there."""
+        return {at: i for i, at in enumerate(self._bounds[1:])} if self._words else {}
 
     def __len__(self) -> int:
         return len(self._words)
@@ -765,11 +768,21 @@ class Analysis(Sequence):
         made = self._made.get(i)
         if made is None:
             m = self._words[i]
-            pos_id = m.part_of_speech_id()
-            pos = _POS.get(pos_id) or _POS.setdefault(pos_id, tuple(m.part_of_speech()))
             start, end = self._bounds[i], self._bounds[i + 1]
-            made = self._made[i] = Morpheme(self._text[start:end], pos, m.dictionary_form(), start, end, m.is_oov())
+            made = self._made[i] = Morpheme(self._text[start:end], _pos(m), m.dictionary_form(), start, end, m.is_oov())
         return made
+
+    def fault_candidates(self) -> list[int]:
+        """The words a fault of ``parse_faults`` can be at: an unknown word, a particle, a word ending in
+        「よう」 or 「的」 (told from Sudachi's words as read, no ``Morpheme`` made of the others)."""
+        text, bounds = self._text, self._bounds
+        return [i for i, m in enumerate(self._words)
+                if m.is_oov() or _pos(m)[0] == "助詞" or text[bounds[i]:bounds[i + 1]].endswith(("よう", "的"))]
+
+    @functools.cached_property
+    def unknown(self) -> int:
+        """How many of its words are unknown to Sudachi's dictionary."""
+        return sum(1 for m in self._words if m.is_oov())
 
     @functools.cached_property
     def morphemes(self) -> tuple[Morpheme, ...]:
@@ -777,6 +790,12 @@ class Analysis(Sequence):
 
 
 _POS: dict[int, tuple[str, ...]] = {}  # Sudachi's part-of-speech id → its six fields, made once
+
+
+def _pos(m) -> tuple[str, ...]:
+    """The part of speech of one of Sudachi's words."""
+    pos_id = m.part_of_speech_id()
+    return _POS.get(pos_id) or _POS.setdefault(pos_id, tuple(m.part_of_speech()))
 
 
 @functools.lru_cache(maxsize=16384)
@@ -801,7 +820,7 @@ def language_cost(text: str) -> int:
     True
     """
     analysis = _analyse(text)
-    return analysis.cost + OOV_COST * sum(1 for m in analysis.morphemes if m.oov)
+    return analysis.cost + OOV_COST * analysis.unknown
 
 
 @dataclass(frozen=True)
@@ -842,11 +861,10 @@ def parse_faults(text: str) -> list[Fault]:
     >>> parse_faults("ここにある。ののしる。それには、利用者にも")
     []
     """
-    found = morphemes(text)
+    found = _analyse(text)
     faults = []
-    for i, m in enumerate(found):
-        if m.oov or m.pos[0] == "助詞" or m.surface.endswith(("よう", "的")):  # a word no fault can be at is passed by
-            faults += _faults_at(found, i)
+    for i in found.fault_candidates():  # a word no fault can be at is passed by
+        faults += _faults_at(found, i)
     for offset, line in _lines(text):
         if not scan_brackets(line).balanced:
             faults.append(Fault("brackets", offset, offset + len(line)))

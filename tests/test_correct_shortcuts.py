@@ -247,6 +247,29 @@ def test_grammar_looks_at_the_same_words_on_the_sample_misread_at_random():
     assert found > 100  # the misreadings did give it faults to find
 
 
+def faults_word_by_word(text: str) -> list:
+    """``parse_faults`` looking at every word Sudachi reads, each made a ``Morpheme``."""
+    found = correct.morphemes(text)
+    faults = [f for i in range(len(found)) for f in correct._faults_at(found, i)]
+    return faults + [f for f in correct.parse_faults(text) if f.kind == "brackets"]
+
+
+def test_faults_and_cost_are_those_of_every_word():
+    """``parse_faults`` passes by the words no fault can be at, and ``language_cost`` counts unknown words,
+    without making a ``Morpheme`` of each word: the same as looking at every word made one."""
+    rng = random.Random(12)
+    texts = sample_texts()
+    found = 0
+    for text in texts[:80] + [misread_grammar(rng.choice(texts), rng) for _ in range(200)]:
+        clause = text[: rng.randint(10, 60)]
+        faults = correct.parse_faults(clause)
+        assert faults == faults_word_by_word(clause), clause
+        analysis = correct._analyse(clause)
+        assert correct.language_cost(clause) == analysis.cost + correct.OOV_COST * sum(m.oov for m in analysis.morphemes)
+        found += len(faults)
+    assert found > 20
+
+
 def test_words_made_when_first_asked_for_are_those_sudachi_read():
     """``Analysis`` keeps Sudachi's reading and makes a word when first asked for: made after other texts
     were read, the words are those made at once, and the offsets index them."""

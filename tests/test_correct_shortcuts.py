@@ -273,10 +273,10 @@ def test_faults_and_cost_are_those_of_every_word():
 def test_words_made_when_first_asked_for_are_those_sudachi_read():
     """``Analysis`` keeps Sudachi's reading and makes a word when first asked for: made after other texts
     were read, the words are those made at once, and the offsets index them."""
-    texts = sample_texts()[:60] + ["等にに応じて\n、も使用" * 3, "a" * 9000 + "、も"]  # several lines; a line in pieces
     from pipeline.index.analysis import sudachi
 
     tokenizer, _ = sudachi()
+    texts = sample_texts()[:60] + ["等にに応じて\n、も使用" * 3, "a" * 9000 + "、も"]  # several lines; a line in pieces
     later = [correct.Analysis(text) for text in texts]
     for text, analysis in zip(texts, later):
         at_once = correct.Analysis(text).morphemes

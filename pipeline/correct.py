@@ -755,7 +755,7 @@ class Analysis(Sequence):
     @functools.cached_property
     def ending(self) -> dict[int, int]:
         """Offset → the word that ends there."""
-        return {at: i for i, at in enumerate(self._bounds[1:])} if self._words else {}
+        return {at: i for i, at in enumerate(self._bounds[1:])}
 
     def __len__(self) -> int:
         return len(self._words)
@@ -1074,18 +1074,16 @@ def _may_end_volitional(text: str, at: int) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def _as_read_char(char: str) -> str:
+    """One character as Sudachi reads it (``as_read``), once per character."""
     from .index.analysis import as_read
 
     return as_read(char)
 
 
-@functools.lru_cache(maxsize=None)
 def _may_read_as_particle_first(char: str) -> bool:
     """Whether Sudachi reads ``char`` (with no voiced-sound mark after it) as a character a particle
     begins with, or as nothing (then what follows decides)."""
-    from .index.analysis import as_read
-
-    read = as_read(char)
+    read = _as_read_char(char)
     return not read or read[0] in _PARTICLE_FIRSTS
 
 

@@ -309,14 +309,20 @@ def test_grammar_looks_at_the_same_words_on_random_texts(text):
         assert correct.grammar(text) == []
 
 
+def unknown_word_kinds() -> list[str]:
+    """The lines of Sudachi's ``unk.def``: what it makes an unknown word of each kind of character."""
+    from pathlib import Path
+
+    import sudachipy
+
+    return (Path(sudachipy.__file__).parent / "resources" / "unk.def").read_text(encoding="utf-8").splitlines()
+
+
 @pytest.mark.slow
 def test_the_clause_particles_are_those_of_the_installed_dictionary():
     """``CLAUSE_PARTICLES`` is every case and binding particle among the entries of Sudachi's dictionary
     that its lookup finds (the others are in no reading: 「-」 read 「から」), and Sudachi makes no unknown
     word a particle (its ``unk.def``)."""
-    from pathlib import Path
-
-    import sudachipy
     from sudachipy import Dictionary
 
     particle = (("助詞", "格助詞"), ("助詞", "係助詞"))
@@ -325,7 +331,7 @@ def test_the_clause_particles_are_those_of_the_installed_dictionary():
     found = {surface for surface in entries if any(m.part_of_speech()[:2] in particle for m in dictionary.lookup(surface))}
     assert found == set(correct.CLAUSE_PARTICLES)
     assert entries - found == {"-"}  # as the comment above CLAUSE_PARTICLES says
-    unknown = (Path(sudachipy.__file__).parent / "resources" / "unk.def").read_text(encoding="utf-8").splitlines()
+    unknown = unknown_word_kinds()
     assert unknown and not [line for line in unknown if "助詞" in line]
 
 
@@ -333,15 +339,12 @@ def test_the_clause_particles_are_those_of_the_installed_dictionary():
 def test_the_characters_before_a_volitional_you_are_those_of_the_installed_dictionary():
     """``VOLITIONAL_BEFORE_YOU`` is every character before 「よう」 in a word of Sudachi's dictionary in a
     volitional form; no such word is 「よう」 alone, and no unknown word has a conjugated form (``unk.def``)."""
-    from pathlib import Path
-
-    import sudachipy
     from sudachipy import Dictionary
 
     volitional = [m.surface() for m in Dictionary().entries() if m.part_of_speech()[5].startswith("意志推量形") and m.surface().endswith("よう")]
     assert len(volitional) > 10_000 and "よう" not in volitional
     assert {surface[-3] for surface in volitional} == correct.VOLITIONAL_BEFORE_YOU
-    unknown = (Path(sudachipy.__file__).parent / "resources" / "unk.def").read_text(encoding="utf-8").splitlines()
+    unknown = unknown_word_kinds()
     assert unknown and all(line.split(",")[-1] == "*" for line in unknown if line)  # the conjugated form of each kind
 
 
